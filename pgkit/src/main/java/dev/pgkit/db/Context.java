@@ -1,0 +1,145 @@
+package dev.pgkit.db;
+
+import dev.pgkit.json.JsonCodec;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the adapters of one {@code Pgkit} share: the pool, the schema, the codec, the one LISTEN
+ * connection and the one scheduler thread (both started on first use), and schema readiness.
+ * Internal to pgkit.
+ */
+public final class Context implements AutoCloseable {
+    private final Database database;
+    private final Identifier schema;
+    private final JsonCodec codec;
+    private final boolean autoCreateSchema;
+    private final NotificationListener.ConnectionSource listenerSource;
+    private final Duration connectTimeout;
+    private final Optional<Duration> housekeepingInterval;
+    private final SchemaManager schemaManager;
+    private final Housekeeper housekeeper;
+    private final Set<String> ready = ConcurrentHashMap.newKeySet();
+    private NotificationListener listener;
+    private ScheduledExecutorService scheduler;
+    private boolean closed;
+
+    public Context(Database database, Identifier schema, JsonCodec codec, boolean autoCreateSchema,
+                   NotificationListener.ConnectionSource listenerSource, Duration connectTimeout, Optional<Duration> housekeepingInterval) {
+        this.database = database;
+        this.schema = schema;
+        this.codec = codec;
+        this.autoCreateSchema = autoCreateSchema;
+        this.listenerSource = listenerSource;
+        this.connectTimeout = connectTimeout;
+        this.housekeepingInterval = housekeepingInterval;
+        this.schemaManager = new SchemaManager(database, schema);
+        this.housekeeper = new Housekeeper(database, schema);
+    }
+
+    public Database database() {
+        return database;
+    }
+
+    public Identifier schema() {
+        return schema;
+    }
+
+    public JsonCodec codec() {
+        return codec;
+    }
+
+    public SchemaManager schemaManager() {
+        return schemaManager;
+    }
+
+    public Housekeeper housekeeper() {
+        return housekeeper;
+    }
+
+    /**
+     * Makes a component usable, once per {@code Pgkit}: migrates it (auto-creation on) or verifies
+     * it (off), and hands its expiring tables to housekeeping.
+     */
+    public void prepare(SchemaComponent component) {
+        if (ready.contains(component.name())) {
+            return;
+        }
+        synchronized (this) {
+            if (ready.contains(component.name())) {
+                return;
+            }
+            if (autoCreateSchema) {
+                schemaManager.migrate(component);
+            } else {
+                schemaManager.verify(component);
+            }
+            housekeeper.register(component);
+            housekeepingInterval.ifPresent(interval -> housekeeper.start(scheduler(), interval));
+            ready.add(component.name());
+        }
+    }
+
+    /** The shared LISTEN connection, opened on first use. */
+    public synchronized NotificationListener listener() {
+        ensureOpen();
+        if (listener == null) {
+            listener = new NotificationListener(listenerSource, database.describe(), connectTimeout);
+        }
+        return listener;
+    }
+
+    /** The listener if one was started. */
+    public synchronized Optional<NotificationListener> startedListener() {
+        return Optional.ofNullable(listener);
+    }
+
+    /** The shared scheduler thread {@code pgkit-scheduler} (housekeeping, lock watchdog). */
+    public synchronized ScheduledExecutorService scheduler() {
+        ensureOpen();
+        if (scheduler == null) {
+            ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, NotificationListener.daemon("pgkit-scheduler"));
+            executor.setRemoveOnCancelPolicy(true);
+            executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+            scheduler = Executors.unconfigurableScheduledExecutorService(executor);
+        }
+        return scheduler;
+    }
+
+    public synchronized boolean isClosed() {
+        return closed;
+    }
+
+    /** Stops housekeeping, the scheduler and the listener, and waits for their threads. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        housekeeper.stop();
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+            try {
+                scheduler.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (listener != null) {
+            listener.close();
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("this Pgkit is closed");
+        }
+    }
+}

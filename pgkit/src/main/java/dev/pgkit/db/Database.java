@@ -1,0 +1,158 @@
+package dev.pgkit.db;
+
+import dev.pgkit.PgkitConnectionException;
+import dev.pgkit.PgkitException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.sql.Statement;
+import javax.sql.DataSource;
+
+/**
+ * Runs pgkit's statements on the shared pool: one borrowed connection per call, errors translated
+ * into {@link PgkitException}s that name the operation and keep the {@link SQLException} as cause.
+ * Internal to pgkit.
+ */
+public final class Database {
+    /** Binds the parameters of a prepared statement. */
+    @FunctionalInterface
+    public interface Binder {
+        void bind(PreparedStatement statement) throws SQLException;
+    }
+
+    /** Reads the (last) result set of a statement. */
+    @FunctionalInterface
+    public interface ResultReader<T> {
+        T read(ResultSet resultSet) throws SQLException;
+    }
+
+    /** Work done on one connection (inside a transaction for {@link #inTransaction}). */
+    @FunctionalInterface
+    public interface ConnectionWork<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    private final DataSource dataSource;
+    private final String describe;
+
+    public Database(DataSource dataSource, String describe) {
+        this.dataSource = dataSource;
+        this.describe = describe;
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** {@code host:port/database as user}, for messages. */
+    public String describe() {
+        return describe;
+    }
+
+    /**
+     * Runs {@code sql} (one statement, or several separated by semicolons that then run as one
+     * implicit transaction in a single round trip) and reads its last result set.
+     */
+    public <T> T query(String operation, String sql, Binder binder, ResultReader<T> reader) {
+        return withConnection(operation, connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(sql)) {
+                binder.bind(statement);
+                boolean isResultSet = statement.execute();
+                ResultSet last = null;
+                while (true) {
+                    if (isResultSet) {
+                        if (last != null) {
+                            last.close();
+                        }
+                        last = statement.getResultSet();
+                    } else if (statement.getUpdateCount() == -1) {
+                        break;
+                    }
+                    isResultSet = statement.getMoreResults(Statement.KEEP_CURRENT_RESULT);
+                }
+                if (last == null) {
+                    throw new SQLException("statement returned no result set");
+                }
+                try (ResultSet rs = last) {
+                    return reader.read(rs);
+                }
+            }
+        });
+    }
+
+    /** Runs one data-modifying statement and returns its update count. */
+    public int update(String operation, String sql, Binder binder) {
+        return withConnection(operation, connection -> {
+            try (PreparedStatement statement = connection.prepareStatement(sql)) {
+                binder.bind(statement);
+                return statement.executeUpdate();
+            }
+        });
+    }
+
+    /** Runs {@code work} on one pooled connection, committing afterwards if the pool hands out non-autocommit connections. */
+    public <T> T withConnection(String operation, ConnectionWork<T> work) {
+        try (Connection connection = dataSource.getConnection()) {
+            if (connection.getAutoCommit()) {
+                return work.run(connection);
+            }
+            try {
+                T result = work.run(connection);
+                connection.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(connection, e);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw translate(operation, e);
+        }
+    }
+
+    /** Runs {@code work} in one transaction on one connection, rolled back if it throws. */
+    public <T> T inTransaction(String operation, ConnectionWork<T> work) {
+        try (Connection connection = dataSource.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            connection.setAutoCommit(false);
+            try {
+                T result = work.run(connection);
+                connection.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(connection, e);
+                throw e;
+            } finally {
+                connection.setAutoCommit(autoCommit);
+            }
+        } catch (SQLException e) {
+            throw translate(operation, e);
+        }
+    }
+
+    /** Translates a driver exception into pgkit's hierarchy, naming the operation and the server. */
+    public PgkitException translate(String operation, SQLException e) {
+        String state = e.getSQLState();
+        String detail = e.getMessage() + (state != null ? " [SQLState " + state + "]" : "");
+        if (isConnectionProblem(e)) {
+            return new PgkitConnectionException(operation + ": lost or could not open a connection to PostgreSQL at "
+                    + describe + ": " + detail, e);
+        }
+        return new PgkitException(operation + " failed: " + detail, e);
+    }
+
+    static boolean isConnectionProblem(SQLException e) {
+        String state = e.getSQLState();
+        return e instanceof SQLTransientConnectionException
+                || (state != null && (state.startsWith("08") || state.equals("57P01") || state.equals("57P02") || state.equals("57P03")));
+    }
+
+    private static void rollbackQuietly(Connection connection, Exception cause) {
+        try {
+            connection.rollback();
+        } catch (SQLException suppressed) {
+            cause.addSuppressed(suppressed);
+        }
+    }
+}

@@ -1,0 +1,288 @@
+package dev.pgkit.db;
+
+import dev.pgkit.PgkitConnectionException;
+import dev.pgkit.PgkitException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one LISTEN connection of a {@code Pgkit}: a plain autocommit connection outside the pool, owned
+ * by the daemon thread {@code pgkit-listener}, which waits for notifications at most
+ * {@value #POLL_MILLIS} ms at a time and runs queued LISTEN/UNLISTEN between waits. Handlers run on a
+ * second thread, {@code pgkit-notify}, so a slow handler never stalls delivery. A lost connection is
+ * re-opened with exponential backoff, every channel is listened to again, and handlers are told
+ * through {@link NotificationHandler#onReconnect()} that they may have missed notifications.
+ * Internal to pgkit.
+ */
+public final class NotificationListener implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(NotificationListener.class);
+    static final int POLL_MILLIS = 500;
+    private static final long MAX_BACKOFF_MILLIS = 5_000;
+
+    /** Opens the listener's connection. */
+    @FunctionalInterface
+    public interface ConnectionSource {
+        Connection open() throws SQLException;
+    }
+
+    private final ConnectionSource source;
+    private final String describe;
+    private final Duration activationTimeout;
+    private final Map<String, Channel> channels = new ConcurrentHashMap<>();
+    private final LinkedBlockingQueue<Channel> pendingListens = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<String> pendingUnlistens = new LinkedBlockingQueue<>();
+    private final ExecutorService dispatcher;
+    private final Thread thread;
+    private final AtomicLong reconnects = new AtomicLong();
+    private volatile Connection connection;
+    private volatile int backendPid;
+    private volatile boolean closed;
+
+    private static final class Channel {
+        final String name;
+        final List<NotificationHandler> handlers = new CopyOnWriteArrayList<>();
+        final CompletableFuture<Void> active = new CompletableFuture<>();
+
+        Channel(String name) {
+            this.name = name;
+        }
+    }
+
+    /** A handler's registration; {@link #close()} stops its deliveries. */
+    public interface Subscription extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    public NotificationListener(ConnectionSource source, String describe, Duration activationTimeout) {
+        this.source = source;
+        this.describe = describe;
+        this.activationTimeout = activationTimeout;
+        this.dispatcher = Executors.newSingleThreadExecutor(daemon("pgkit-notify"));
+        this.thread = daemon("pgkit-listener").newThread(this::run);
+        this.thread.start();
+    }
+
+    /**
+     * Delivers notifications of {@code channel} to {@code handler} from now on. Returns once the
+     * server has confirmed LISTEN, so a notification sent after this call returns is not missed.
+     *
+     * @throws PgkitConnectionException if the LISTEN could not be made active within the timeout
+     */
+    public Subscription listen(String channel, NotificationHandler handler) {
+        Identifier.of("channel", channel);
+        if (closed) {
+            throw new IllegalStateException("the notification listener is closed");
+        }
+        Channel state = channels.computeIfAbsent(channel, name -> {
+            Channel created = new Channel(name);
+            pendingListens.add(created);
+            return created;
+        });
+        state.handlers.add(handler);
+        try {
+            state.active.get(activationTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            state.handlers.remove(handler);
+            throw new PgkitException("interrupted while waiting for LISTEN " + channel, e);
+        } catch (ExecutionException | TimeoutException e) {
+            state.handlers.remove(handler);
+            throw new PgkitConnectionException("could not LISTEN on channel " + channel + " at " + describe
+                    + " within " + activationTimeout.toMillis() + " ms: is the server reachable and not behind a transaction-mode pooler?", e);
+        }
+        return () -> unsubscribe(channel, handler);
+    }
+
+    /** Whether the LISTEN connection is currently open. */
+    public boolean isConnected() {
+        return connection != null;
+    }
+
+    /** The server process id of the LISTEN connection, while connected (for diagnostics and tests). */
+    public OptionalInt backendPid() {
+        return connection != null ? OptionalInt.of(backendPid) : OptionalInt.empty();
+    }
+
+    /** How many times the connection was lost and re-established. */
+    public long reconnects() {
+        return reconnects.get();
+    }
+
+    /** The channels listened to. */
+    public List<String> channels() {
+        return List.copyOf(channels.keySet());
+    }
+
+    /** Stops the listener thread, closes its connection and joins both threads. */
+    @Override
+    public void close() {
+        closed = true;
+        closeQuietly(connection);
+        thread.interrupt();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        dispatcher.shutdown();
+        try {
+            dispatcher.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void unsubscribe(String channel, NotificationHandler handler) {
+        Channel state = channels.get(channel);
+        if (state == null) {
+            return;
+        }
+        state.handlers.remove(handler);
+        if (state.handlers.isEmpty() && channels.remove(channel, state)) {
+            pendingUnlistens.add(channel);
+        }
+    }
+
+    private void run() {
+        long backoff = 100;
+        boolean everConnected = false;
+        while (!closed) {
+            try {
+                if (connection == null) {
+                    Connection opened = source.open();
+                    opened.setAutoCommit(true);
+                    backendPid = opened.unwrap(PGConnection.class).getBackendPID();
+                    pendingListens.clear();
+                    pendingUnlistens.clear();
+                    for (Channel channel : channels.values()) {
+                        execute(opened, "LISTEN " + Identifier.of("channel", channel.name).quoted());
+                        channel.active.complete(null);
+                    }
+                    connection = opened;
+                    backoff = 100;
+                    if (everConnected) {
+                        reconnects.incrementAndGet();
+                        log.info("pgkit listener reconnected to {}; {} channel(s) listened to again", describe, channels.size());
+                        fireReconnect();
+                    }
+                    everConnected = true;
+                }
+                drainCommands();
+                PGNotification[] notifications = connection.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
+                if (notifications != null) {
+                    for (PGNotification notification : notifications) {
+                        dispatch(notification.getName(), notification.getParameter());
+                    }
+                }
+            } catch (SQLException | RuntimeException e) {
+                if (closed) {
+                    break;
+                }
+                log.warn("pgkit listener lost its connection to {} ({}); reconnecting in {} ms", describe, e.getMessage(), backoff);
+                closeQuietly(connection);
+                connection = null;
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException interrupted) {
+                    if (closed) {
+                        break;
+                    }
+                }
+                backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+            }
+        }
+        closeQuietly(connection);
+        connection = null;
+    }
+
+    private void drainCommands() throws SQLException {
+        List<Channel> listens = new ArrayList<>();
+        pendingListens.drainTo(listens);
+        for (Channel channel : listens) {
+            execute(connection, "LISTEN " + Identifier.of("channel", channel.name).quoted());
+            channel.active.complete(null);
+        }
+        List<String> unlistens = new ArrayList<>();
+        pendingUnlistens.drainTo(unlistens);
+        for (String channel : unlistens) {
+            if (!channels.containsKey(channel)) {
+                execute(connection, "UNLISTEN " + Identifier.of("channel", channel).quoted());
+            }
+        }
+    }
+
+    private void dispatch(String channelName, String payload) {
+        Channel channel = channels.get(channelName);
+        if (channel == null) {
+            return;
+        }
+        dispatcher.execute(() -> {
+            for (NotificationHandler handler : channel.handlers) {
+                try {
+                    handler.onNotification(channelName, payload);
+                } catch (RuntimeException e) {
+                    log.error("pgkit notification handler for channel {} failed", channelName, e);
+                }
+            }
+        });
+    }
+
+    private void fireReconnect() {
+        dispatcher.execute(() -> {
+            for (Channel channel : channels.values()) {
+                for (NotificationHandler handler : channel.handlers) {
+                    try {
+                        handler.onReconnect();
+                    } catch (RuntimeException e) {
+                        log.error("pgkit reconnect handler for channel {} failed", channel.name, e);
+                    }
+                }
+            }
+        });
+    }
+
+    private static void execute(Connection connection, String sql) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(sql);
+        }
+    }
+
+    private static void closeQuietly(Connection connection) {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // the connection is gone either way
+            }
+        }
+    }
+
+    static java.util.concurrent.ThreadFactory daemon(String name) {
+        return runnable -> {
+            Thread t = new Thread(runnable, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

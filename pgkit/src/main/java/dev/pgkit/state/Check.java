@@ -1,0 +1,76 @@
+package dev.pgkit.state;
+
+import java.time.Duration;
+
+/** Argument checks, run before any SQL so that bad input never reaches the database. */
+final class Check {
+    /** The longest key (thread id, cache key, list key) accepted, in characters. */
+    static final int MAX_KEY_LENGTH = 1024;
+    /** TTLs beyond this are surely a unit mistake (and overflow PostgreSQL intervals far later). */
+    static final Duration MAX_TTL = Duration.ofDays(365L * 100);
+
+    private Check() {
+    }
+
+    static String key(String name, String value) {
+        return text(name, value, MAX_KEY_LENGTH);
+    }
+
+    static String text(String name, String value, int maxLength) {
+        if (value == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (value.isEmpty()) {
+            throw new IllegalArgumentException(name + " must not be empty");
+        }
+        if (value.length() > maxLength) {
+            throw new IllegalArgumentException(name + " is " + value.length() + " characters long; at most " + maxLength + " are allowed");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == 0 || (Character.isISOControl(c) && c != '\t')) {
+                throw new IllegalArgumentException(name + " contains control character U+" + String.format("%04X", (int) c)
+                        + " at index " + i + "; PostgreSQL text cannot hold NUL and pgkit rejects control characters in names");
+            }
+        }
+        return value;
+    }
+
+    /** A TTL of at least one millisecond, returned in milliseconds. */
+    static long ttl(String name, Duration ttl) {
+        if (ttl == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (ttl.isNegative() || ttl.isZero() || ttl.toNanos() < 1_000_000) {
+            throw new IllegalArgumentException(name + " must be at least 1 ms, was " + ttl);
+        }
+        if (ttl.compareTo(MAX_TTL) > 0) {
+            throw new IllegalArgumentException(name + " must be at most " + MAX_TTL.toDays() + " days, was " + ttl);
+        }
+        return ttl.toMillis();
+    }
+
+    static Duration wait(String name, Duration wait) {
+        if (wait == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (wait.isNegative()) {
+            throw new IllegalArgumentException(name + " must not be negative, was " + wait);
+        }
+        return wait;
+    }
+
+    static int positive(String name, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be at least 1, was " + value);
+        }
+        return value;
+    }
+
+    static <T> T notNull(String name, T value) {
+        if (value == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        return value;
+    }
+}

@@ -1,0 +1,158 @@
+package dev.pgkit.state;
+
+import dev.pgkit.db.Identifier;
+
+/**
+ * Every statement the state adapter sends, named after its operation. Each is one round trip;
+ * the list append and the enqueue are two statements sent together (one round trip, one implicit
+ * transaction): a per-key advisory lock, then the work, whose fresh snapshot then sees every
+ * earlier writer of that key, so caps hold exactly under concurrency.
+ */
+final class StateSql {
+    /** The channel on which lock releases and enqueues wake waiters; the payload says which key. */
+    static final String CHANNEL = "pgkit_state";
+    /** First halves of the advisory lock keys serialising writers of one list / one queue. */
+    static final int LIST_LOCK_CLASS = 0x70676b01;
+    static final int QUEUE_LOCK_CLASS = 0x70676b02;
+
+    final String subscribe;
+    final String unsubscribe;
+    final String isSubscribed;
+    final String lockAcquire;
+    final String lockRelease;
+    final String lockForceRelease;
+    final String lockExtend;
+    final String cacheGet;
+    final String cacheSet;
+    final String cacheSetIfAbsent;
+    final String cacheDelete;
+    final String listAppend;
+    final String listGet;
+    final String queueEnqueue;
+    final String queueDequeue;
+    final String queueDepth;
+
+    StateSql(Identifier schema) {
+        String subscriptions = schema.qualify(StateSchema.SUBSCRIPTIONS);
+        String locks = schema.qualify(StateSchema.LOCKS);
+        String cache = schema.qualify(StateSchema.CACHE);
+        String lists = schema.qualify(StateSchema.LISTS);
+        String queues = schema.qualify(StateSchema.QUEUES);
+        String fence = schema.quoted() + "." + StateSchema.LOCK_FENCE;
+
+        subscribe = "INSERT INTO " + subscriptions + " (key_prefix, thread_id) VALUES (?, ?) ON CONFLICT DO NOTHING";
+        unsubscribe = "DELETE FROM " + subscriptions + " WHERE key_prefix = ? AND thread_id = ?";
+        isSubscribed = "SELECT EXISTS (SELECT 1 FROM " + subscriptions + " WHERE key_prefix = ? AND thread_id = ?)";
+
+        // params: prefix, thread, token, ttl ms, prefix, thread.
+        // One row either way: acquired with its fence, or not with the holder's remaining lease.
+        lockAcquire = """
+                WITH acquired AS (
+                  INSERT INTO %1$s AS l (key_prefix, thread_id, token, expires_at)
+                  VALUES (?, ?, ?, now() + ? * interval '1 millisecond')
+                  ON CONFLICT (key_prefix, thread_id) DO UPDATE
+                    SET token = EXCLUDED.token, expires_at = EXCLUDED.expires_at, updated_at = now()
+                    WHERE l.expires_at <= now()
+                  RETURNING l.expires_at, nextval('%2$s') AS fence)
+                SELECT true, expires_at, fence, NULL::bigint FROM acquired
+                UNION ALL
+                SELECT false, l.expires_at, NULL, greatest(ceil(extract(epoch FROM l.expires_at - now()) * 1000), 0)::bigint
+                FROM %1$s l
+                WHERE l.key_prefix = ? AND l.thread_id = ? AND NOT EXISTS (SELECT 1 FROM acquired)""".formatted(locks, fence);
+        // params: prefix, thread, token. A row when released; waiters of the key are woken.
+        lockRelease = """
+                WITH released AS (
+                  DELETE FROM %s WHERE key_prefix = ? AND thread_id = ? AND token = ? RETURNING key_prefix, thread_id)
+                SELECT pg_notify('%s', 'L' || md5(key_prefix || chr(31) || thread_id)) FROM released""".formatted(locks, CHANNEL);
+        // params: prefix, thread
+        lockForceRelease = """
+                WITH released AS (
+                  DELETE FROM %s WHERE key_prefix = ? AND thread_id = ? RETURNING key_prefix, thread_id)
+                SELECT pg_notify('%s', 'L' || md5(key_prefix || chr(31) || thread_id)) FROM released""".formatted(locks, CHANNEL);
+        // params: ttl ms, prefix, thread, token
+        lockExtend = "UPDATE " + locks + " SET expires_at = now() + ? * interval '1 millisecond', updated_at = now()"
+                + " WHERE key_prefix = ? AND thread_id = ? AND token = ? AND expires_at > now() RETURNING expires_at";
+
+        cacheGet = "SELECT value FROM " + cache
+                + " WHERE key_prefix = ? AND cache_key = ? AND (expires_at IS NULL OR expires_at > now())";
+        // params: prefix, key, value, ttl ms or null
+        cacheSet = "INSERT INTO " + cache + " (key_prefix, cache_key, value, expires_at)"
+                + " VALUES (?, ?, ?, now() + ? * interval '1 millisecond')"
+                + " ON CONFLICT (key_prefix, cache_key) DO UPDATE"
+                + " SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, updated_at = now()";
+        cacheSetIfAbsent = cacheSet + " WHERE " + cache + ".expires_at IS NOT NULL AND " + cache + ".expires_at <= now()";
+        // params: prefix, key. Counts only a live entry as deleted.
+        cacheDelete = """
+                WITH deleted AS (DELETE FROM %s WHERE key_prefix = ? AND cache_key = ? RETURNING expires_at)
+                SELECT count(*) FILTER (WHERE expires_at IS NULL OR expires_at > now()) FROM deleted""".formatted(cache);
+
+        // params: prefix, key (lock); prefix, key, value, ttl ms or null, max length or null.
+        // The new row, plus the newest (max - 1) live rows, stay; a ttl re-times the whole list.
+        listAppend = """
+                SELECT pg_advisory_xact_lock(%2$d, hashtext(?::text || chr(31) || ?::text));
+                WITH p AS (SELECT ?::text AS prefix, ?::text AS list_key, ?::text AS value, ?::bigint AS ttl_ms, ?::integer AS max_length),
+                existing AS (
+                  SELECT l.seq, l.expires_at IS NOT NULL AND l.expires_at <= now() AS expired,
+                         row_number() OVER (ORDER BY (l.expires_at IS NOT NULL AND l.expires_at <= now()), l.seq DESC) AS newer
+                  FROM %1$s l, p WHERE l.key_prefix = p.prefix AND l.list_key = p.list_key),
+                removed AS (
+                  DELETE FROM %1$s l USING p, existing e
+                  WHERE l.key_prefix = p.prefix AND l.list_key = p.list_key AND l.seq = e.seq
+                    AND (e.expired OR e.newer >= p.max_length)),
+                retimed AS (
+                  UPDATE %1$s l SET expires_at = now() + p.ttl_ms * interval '1 millisecond'
+                  FROM p, existing e
+                  WHERE p.ttl_ms IS NOT NULL AND l.key_prefix = p.prefix AND l.list_key = p.list_key AND l.seq = e.seq
+                    AND NOT e.expired AND (p.max_length IS NULL OR e.newer < p.max_length)),
+                appended AS (
+                  INSERT INTO %1$s (key_prefix, list_key, value, expires_at)
+                  SELECT prefix, list_key, value, now() + ttl_ms * interval '1 millisecond' FROM p
+                  RETURNING seq)
+                SELECT count(*) FROM appended""".formatted(lists, LIST_LOCK_CLASS);
+        listGet = "SELECT value FROM " + lists
+                + " WHERE key_prefix = ? AND list_key = ? AND (expires_at IS NULL OR expires_at > now()) ORDER BY seq";
+
+        // params: prefix, thread (lock); prefix, thread, message JSON, max size or null, ttl ms.
+        // Stores a Chat SDK QueueEntry {message, enqueuedAt, expiresAt} stamped with the server's clock,
+        // drops the thread's expired entries and its oldest beyond max size, wakes dequeue waiters,
+        // and returns the new depth.
+        queueEnqueue = """
+                SELECT pg_advisory_xact_lock(%3$d, hashtext(?::text || chr(31) || ?::text));
+                WITH p AS (SELECT ?::text AS prefix, ?::text AS thread_id, ?::text AS message, ?::integer AS max_size,
+                                  now() AS enqueued_at, now() + ?::bigint * interval '1 millisecond' AS expires_at),
+                existing AS (
+                  SELECT q.seq, q.expires_at <= now() AS expired,
+                         row_number() OVER (ORDER BY q.expires_at <= now(), q.seq DESC) AS newer
+                  FROM %1$s q, p WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id),
+                removed AS (
+                  DELETE FROM %1$s q USING p, existing e
+                  WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.seq = e.seq
+                    AND (e.expired OR e.newer >= p.max_size)
+                  RETURNING NOT e.expired AS was_live),
+                enqueued AS (
+                  INSERT INTO %1$s (key_prefix, thread_id, value, expires_at)
+                  SELECT prefix, thread_id,
+                         '{"message":' || message
+                           || ',"enqueuedAt":' || floor(extract(epoch FROM enqueued_at) * 1000)::bigint
+                           || ',"expiresAt":' || floor(extract(epoch FROM expires_at) * 1000)::bigint || '}',
+                         expires_at
+                  FROM p
+                  RETURNING seq)
+                SELECT (SELECT count(*) FROM existing WHERE NOT expired)
+                         - (SELECT count(*) FROM removed WHERE was_live)
+                         + (SELECT count(*) FROM enqueued),
+                       pg_notify('%2$s', 'Q' || md5(p.prefix || chr(31) || p.thread_id))
+                FROM p""".formatted(queues, CHANNEL, QUEUE_LOCK_CLASS);
+        // params: prefix, thread, prefix, thread. Claims the oldest live entry no one else is claiming.
+        queueDequeue = """
+                WITH next AS (
+                  SELECT seq FROM %1$s
+                  WHERE key_prefix = ? AND thread_id = ? AND expires_at > now()
+                  ORDER BY seq LIMIT 1
+                  FOR UPDATE SKIP LOCKED)
+                DELETE FROM %1$s q USING next
+                WHERE q.key_prefix = ? AND q.thread_id = ? AND q.seq = next.seq
+                RETURNING q.value""".formatted(queues);
+        queueDepth = "SELECT count(*) FROM " + queues + " WHERE key_prefix = ? AND thread_id = ? AND expires_at > now()";
+    }
+}

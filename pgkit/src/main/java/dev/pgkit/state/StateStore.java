@@ -1,0 +1,522 @@
+package dev.pgkit.state;
+
+import dev.pgkit.PgkitException;
+import dev.pgkit.db.Context;
+import dev.pgkit.db.Database;
+import dev.pgkit.db.NotificationHandler;
+import dev.pgkit.json.JsonCodec;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.UUID;
+
+/**
+ * The Chat SDK state adapter on PostgreSQL: subscriptions, distributed locks, a TTL cache, capped
+ * lists and bounded per-thread queues, in the Node adapter's tables ({@code chat_state_*}), so a
+ * Java and a Node service with the same key prefix share their state.
+ *
+ * <p>Every operation is one round trip and atomic under any number of concurrent callers on any
+ * number of servers; every expiry is computed by PostgreSQL's clock. Obtain it from
+ * {@link dev.pgkit.Pgkit#state()}; it is thread-safe and cheap to keep.
+ *
+ * <p>Values are stored as JSON text written by the {@code Pgkit}'s codec (Jackson by default),
+ * which reads what {@code JSON.stringify} wrote and writes what {@code JSON.parse} reads.
+ */
+public final class StateStore {
+    private final Database database;
+    private final JsonCodec codec;
+    private final Context context;
+    private final StateSql sql;
+    private final String prefix;
+    private final Wakeups wakeups = new Wakeups();
+    private volatile boolean listening;
+    private volatile LockWatchdog watchdog;
+
+    private StateStore(Context context, StateOptions options) {
+        this.context = context;
+        this.database = context.database();
+        this.codec = context.codec();
+        this.sql = new StateSql(context.schema());
+        this.prefix = options.keyPrefix();
+    }
+
+    /** Used by {@link dev.pgkit.Pgkit#state(StateOptions)}; prepares the schema on first use. */
+    public static StateStore create(Context context, StateOptions options) {
+        Check.notNull("options", options);
+        context.prepare(StateSchema.COMPONENT);
+        return new StateStore(context, options);
+    }
+
+    /** The key prefix of every row this store reads and writes. */
+    public String keyPrefix() {
+        return prefix;
+    }
+
+    // ---------------------------------------------------------------- subscriptions
+
+    /** Subscribes to a thread (idempotent). */
+    public void subscribe(String threadId) {
+        Check.key("threadId", threadId);
+        database.update("state.subscribe(" + threadId + ")", sql.subscribe, s -> {
+            s.setString(1, prefix);
+            s.setString(2, threadId);
+        });
+    }
+
+    /** Unsubscribes from a thread; a no-op when not subscribed. */
+    public void unsubscribe(String threadId) {
+        Check.key("threadId", threadId);
+        database.update("state.unsubscribe(" + threadId + ")", sql.unsubscribe, s -> {
+            s.setString(1, prefix);
+            s.setString(2, threadId);
+        });
+    }
+
+    /** Whether a thread is subscribed to. */
+    public boolean isSubscribed(String threadId) {
+        Check.key("threadId", threadId);
+        return database.query("state.isSubscribed(" + threadId + ")", sql.isSubscribed, s -> {
+            s.setString(1, prefix);
+            s.setString(2, threadId);
+        }, rs -> rs.next() && rs.getBoolean(1));
+    }
+
+    // ---------------------------------------------------------------- locks
+
+    /**
+     * Takes the lock on {@code threadId} if it is free or its lease has run out (one attempt, the
+     * Node adapter's {@code acquireLock}).
+     */
+    public Optional<Lock> acquireLock(String threadId, Duration ttl) {
+        return acquireLock(threadId, LockOptions.lease(ttl));
+    }
+
+    /**
+     * Takes the lock on {@code threadId}, waiting up to {@link LockOptions#maxWait()} for its holder to
+     * release it (woken by the release, not by polling) or for its lease to end.
+     *
+     * @return the lock, or empty if it was still held when the wait ended
+     * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
+     */
+    public Optional<Lock> acquireLock(String threadId, LockOptions options) {
+        Check.key("threadId", threadId);
+        Check.notNull("options", options);
+        Optional<Lock> lock;
+        if (options.maxWait().isZero()) {
+            lock = tryAcquire(threadId, options.ttl()).lock();
+        } else {
+            lock = acquireWaiting(threadId, options);
+        }
+        if (options.watchdog()) {
+            lock.ifPresent(l -> watchdog().watch(l));
+        }
+        return lock;
+    }
+
+    /**
+     * Releases a lock if it is still held with its token; a no-op otherwise (expired, taken over or
+     * force-released). Stops its watchdog.
+     *
+     * @return whether this call released it
+     */
+    public boolean releaseLock(Lock lock) {
+        Check.notNull("lock", lock);
+        lock.end();
+        return database.query("state.releaseLock(" + lock.threadId() + ")", sql.lockRelease, s -> {
+            s.setString(1, prefix);
+            s.setString(2, lock.threadId());
+            s.setString(3, lock.token());
+        }, ResultSet::next);
+    }
+
+    /**
+     * Extends a lock still held with its token to {@code ttl} from now (server clock); never
+     * resurrects an expired or taken lock.
+     *
+     * @return false when the lock was no longer held (its {@link Lock#isHeld()} turns false)
+     */
+    public boolean extendLock(Lock lock, Duration ttl) {
+        Check.notNull("lock", lock);
+        long ttlMillis = Check.ttl("ttl", ttl);
+        long start = System.nanoTime();
+        Optional<Instant> extended = database.query("state.extendLock(" + lock.threadId() + ")", sql.lockExtend, s -> {
+            s.setLong(1, ttlMillis);
+            s.setString(2, prefix);
+            s.setString(3, lock.threadId());
+            s.setString(4, lock.token());
+        }, rs -> rs.next() ? Optional.of(rs.getTimestamp(1).toInstant()) : Optional.empty());
+        if (extended.isPresent()) {
+            lock.extended(extended.get(), start, ttl);
+            return true;
+        }
+        lock.end();
+        return false;
+    }
+
+    /** Releases the lock on {@code threadId} whoever holds it; the holder's later release is a no-op. */
+    public boolean forceReleaseLock(String threadId) {
+        Check.key("threadId", threadId);
+        return database.query("state.forceReleaseLock(" + threadId + ")", sql.lockForceRelease, s -> {
+            s.setString(1, prefix);
+            s.setString(2, threadId);
+        }, ResultSet::next);
+    }
+
+    private record Attempt(Optional<Lock> lock, OptionalInt retryMillis) {
+    }
+
+    private Attempt tryAcquire(String threadId, Duration ttl) {
+        long ttlMillis = Check.ttl("ttl", ttl);
+        String token = "pg_" + UUID.randomUUID();
+        long start = System.nanoTime();
+        return database.query("state.acquireLock(" + threadId + ")", sql.lockAcquire, s -> {
+            s.setString(1, prefix);
+            s.setString(2, threadId);
+            s.setString(3, token);
+            s.setLong(4, ttlMillis);
+            s.setString(5, prefix);
+            s.setString(6, threadId);
+        }, rs -> {
+            if (!rs.next()) {
+                return new Attempt(Optional.empty(), OptionalInt.empty()); // taken by a writer our snapshot cannot see yet
+            }
+            if (rs.getBoolean(1)) {
+                Instant expires = rs.getTimestamp(2).toInstant();
+                return new Attempt(Optional.of(new Lock(this, threadId, token, rs.getLong(3), ttl, expires, start)), OptionalInt.empty());
+            }
+            return new Attempt(Optional.empty(), OptionalInt.of((int) Math.min(Integer.MAX_VALUE, rs.getLong(4))));
+        });
+    }
+
+    private Optional<Lock> acquireWaiting(String threadId, LockOptions options) {
+        ensureListening();
+        long deadline = System.nanoTime() + options.maxWait().toNanos();
+        try (Wakeups.Ticket ticket = wakeups.register(topic('L', threadId))) {
+            while (true) {
+                ticket.arm();
+                Attempt attempt = tryAcquire(threadId, options.ttl());
+                if (attempt.lock().isPresent()) {
+                    return attempt.lock();
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return Optional.empty();
+                }
+                // Wake at the release (NOTIFY) or when the holder's lease ends (its releaser may not notify: a Node
+                // service, a crash); re-check within a second when the holder's lease is unknown.
+                long untilExpiry = attempt.retryMillis().isPresent() ? (attempt.retryMillis().getAsInt() + 1) * 1_000_000L : 1_000_000_000L;
+                await(ticket, Math.min(left, untilExpiry), "lock " + threadId);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- cache
+
+    /** The live value of {@code key} as a {@code type}, in one query; empty when absent or expired. */
+    public <T> Optional<T> get(String key, Class<T> type) {
+        Check.key("key", key);
+        Check.notNull("type", type);
+        String json = database.query("state.get(" + key + ")", sql.cacheGet, s -> {
+            s.setString(1, prefix);
+            s.setString(2, key);
+        }, rs -> rs.next() ? rs.getString(1) : null);
+        return json == null ? Optional.empty() : Optional.of(decode(json, type));
+    }
+
+    /** Stores {@code value} under {@code key} with no expiry. */
+    public void set(String key, Object value) {
+        set(key, value, null, false);
+    }
+
+    /** Stores {@code value} under {@code key}, expiring {@code ttl} from now by the server's clock. */
+    public void set(String key, Object value, Duration ttl) {
+        Check.ttl("ttl", ttl);
+        set(key, value, ttl, false);
+    }
+
+    /** Stores {@code value} only if {@code key} has no live value; true if it was stored. */
+    public boolean setIfNotExists(String key, Object value) {
+        return set(key, value, null, true);
+    }
+
+    /** Stores {@code value} with a TTL only if {@code key} has no live value; true if it was stored. */
+    public boolean setIfNotExists(String key, Object value, Duration ttl) {
+        Check.ttl("ttl", ttl);
+        return set(key, value, ttl, true);
+    }
+
+    /** Deletes {@code key}; true if it had a live value. */
+    public boolean delete(String key) {
+        Check.key("key", key);
+        return database.query("state.delete(" + key + ")", sql.cacheDelete, s -> {
+            s.setString(1, prefix);
+            s.setString(2, key);
+        }, rs -> rs.next() && rs.getLong(1) > 0);
+    }
+
+    private boolean set(String key, Object value, Duration ttl, boolean onlyIfAbsent) {
+        Check.key("key", key);
+        String json = encode("value", value);
+        String operation = (onlyIfAbsent ? "state.setIfNotExists(" : "state.set(") + key + ")";
+        return database.update(operation, onlyIfAbsent ? sql.cacheSetIfAbsent : sql.cacheSet, s -> {
+            s.setString(1, prefix);
+            s.setString(2, key);
+            s.setString(3, json);
+            setNullableLong(s, 4, ttl == null ? null : ttl.toMillis());
+        }) > 0;
+    }
+
+    // ---------------------------------------------------------------- lists
+
+    /** Appends {@code value} to the list {@code key}, no cap, no expiry. */
+    public void appendToList(String key, Object value) {
+        appendToList(key, value, ListOptions.none());
+    }
+
+    /**
+     * Appends {@code value} to the list {@code key}; with a max length the oldest entries beyond it
+     * are dropped, with a TTL the whole list expires that long after this append. Atomic: the cap
+     * holds exactly under any number of concurrent appenders.
+     */
+    public void appendToList(String key, Object value, ListOptions options) {
+        Check.key("key", key);
+        Check.notNull("options", options);
+        String json = encode("value", value);
+        Long ttl = options.ttl().map(Duration::toMillis).orElse(null);
+        Integer max = options.maxLength().isPresent() ? options.maxLength().getAsInt() : null;
+        database.query("state.appendToList(" + key + ")", sql.listAppend, s -> {
+            s.setString(1, prefix);
+            s.setString(2, key);
+            s.setString(3, prefix);
+            s.setString(4, key);
+            s.setString(5, json);
+            setNullableLong(s, 6, ttl);
+            if (max == null) {
+                s.setNull(7, Types.INTEGER);
+            } else {
+                s.setInt(7, max);
+            }
+        }, rs -> rs.next());
+    }
+
+    /** The live entries of list {@code key}, oldest first (empty when absent or expired). */
+    public <T> List<T> getList(String key, Class<T> type) {
+        Check.key("key", key);
+        Check.notNull("type", type);
+        List<String> values = database.query("state.getList(" + key + ")", sql.listGet, s -> {
+            s.setString(1, prefix);
+            s.setString(2, key);
+        }, rs -> {
+            List<String> out = new ArrayList<>();
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+            return out;
+        });
+        List<T> decoded = new ArrayList<>(values.size());
+        for (String json : values) {
+            decoded.add(decode(json, type));
+        }
+        return decoded;
+    }
+
+    // ---------------------------------------------------------------- queues
+
+    /**
+     * Appends {@code message} to the queue of {@code threadId}, expiring {@code ttl} from now; when the
+     * queue then holds more than {@code maxSize} live entries the oldest are dropped. Atomic: the cap
+     * holds exactly under any number of concurrent writers. Wakes waiting dequeuers.
+     *
+     * @return the queue's depth after this enqueue
+     */
+    public int enqueue(String threadId, Object message, Duration ttl, int maxSize) {
+        Check.positive("maxSize", maxSize);
+        return enqueue(threadId, message, ttl, Integer.valueOf(maxSize));
+    }
+
+    /** Appends {@code message} to the unbounded queue of {@code threadId}; returns the new depth. */
+    public int enqueue(String threadId, Object message, Duration ttl) {
+        return enqueue(threadId, message, ttl, null);
+    }
+
+    private int enqueue(String threadId, Object message, Duration ttl, Integer maxSize) {
+        Check.key("threadId", threadId);
+        long ttlMillis = Check.ttl("ttl", ttl);
+        String json = encode("message", message);
+        return database.query("state.enqueue(" + threadId + ")", sql.queueEnqueue, s -> {
+            s.setString(1, prefix);
+            s.setString(2, threadId);
+            s.setString(3, prefix);
+            s.setString(4, threadId);
+            s.setString(5, json);
+            if (maxSize == null) {
+                s.setNull(6, Types.INTEGER);
+            } else {
+                s.setInt(6, maxSize);
+            }
+            s.setLong(7, ttlMillis);
+        }, rs -> {
+            rs.next();
+            return rs.getInt(1);
+        });
+    }
+
+    /**
+     * Removes and returns the oldest live entry of the queue of {@code threadId}; entries other
+     * dequeuers are claiming at the same moment are skipped, never waited for.
+     */
+    public <T> Optional<QueueEntry<T>> dequeue(String threadId, Class<T> type) {
+        Check.key("threadId", threadId);
+        Check.notNull("type", type);
+        String json = database.query("state.dequeue(" + threadId + ")", sql.queueDequeue, s -> {
+            s.setString(1, prefix);
+            s.setString(2, threadId);
+            s.setString(3, prefix);
+            s.setString(4, threadId);
+        }, rs -> rs.next() ? rs.getString(1) : null);
+        return json == null ? Optional.empty() : Optional.of(decodeEntry(json, type));
+    }
+
+    /**
+     * Like {@link #dequeue(String, Class)}, but waits up to {@code maxWait} for an entry, woken by the
+     * enqueue (NOTIFY) rather than by polling.
+     *
+     * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
+     */
+    public <T> Optional<QueueEntry<T>> dequeue(String threadId, Class<T> type, Duration maxWait) {
+        Check.key("threadId", threadId);
+        Check.notNull("type", type);
+        Check.wait("maxWait", maxWait);
+        if (maxWait.isZero()) {
+            return dequeue(threadId, type);
+        }
+        ensureListening();
+        long deadline = System.nanoTime() + maxWait.toNanos();
+        try (Wakeups.Ticket ticket = wakeups.register(topic('Q', threadId))) {
+            while (true) {
+                ticket.arm();
+                Optional<QueueEntry<T>> entry = dequeue(threadId, type);
+                long left = deadline - System.nanoTime();
+                if (entry.isPresent() || left <= 0) {
+                    return entry;
+                }
+                await(ticket, left, "queue " + threadId);
+            }
+        }
+    }
+
+    /** The number of live entries in the queue of {@code threadId}. */
+    public int queueDepth(String threadId) {
+        Check.key("threadId", threadId);
+        return database.query("state.queueDepth(" + threadId + ")", sql.queueDepth, s -> {
+            s.setString(1, prefix);
+            s.setString(2, threadId);
+        }, rs -> {
+            rs.next();
+            return rs.getInt(1);
+        });
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    private LockWatchdog watchdog() {
+        LockWatchdog current = watchdog;
+        if (current == null) {
+            synchronized (this) {
+                if (watchdog == null) {
+                    watchdog = new LockWatchdog(this, context.scheduler());
+                }
+                current = watchdog;
+            }
+        }
+        return current;
+    }
+
+    private void ensureListening() {
+        if (listening) {
+            return;
+        }
+        synchronized (this) {
+            if (!listening) {
+                context.listener().listen(StateSql.CHANNEL, new NotificationHandler() {
+                    @Override
+                    public void onNotification(String channel, String payload) {
+                        wakeups.wake(payload);
+                    }
+
+                    @Override
+                    public void onReconnect() {
+                        wakeups.wakeAll();
+                    }
+                });
+                listening = true;
+            }
+        }
+    }
+
+    private static void await(Wakeups.Ticket ticket, long nanos, String what) {
+        try {
+            ticket.await(nanos);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PgkitException("interrupted while waiting for " + what, e);
+        }
+    }
+
+    /** The notification payload naming one lock ('L') or queue ('Q') of this prefix, as the SQL computes it. */
+    private String topic(char kind, String key) {
+        try {
+            byte[] digest = MessageDigest.getInstance("MD5").digest((prefix + '\u001f' + key).getBytes(StandardCharsets.UTF_8));
+            return kind + HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("MD5 is not available", e);
+        }
+    }
+
+    private String encode(String name, Object value) {
+        Check.notNull(name, value);
+        return codec.encode(value);
+    }
+
+    private <T> T decode(String json, Class<T> type) {
+        try {
+            return codec.decode(json, type);
+        } catch (RuntimeException e) {
+            if (type == String.class) {
+                return type.cast(json); // the Node adapter returns text that is not JSON as it is
+            }
+            throw e;
+        }
+    }
+
+    private <T> QueueEntry<T> decodeEntry(String json, Class<T> type) {
+        StoredEntry stored = codec.decode(json, StoredEntry.class);
+        T message = decode(codec.encode(stored.message), type);
+        return new QueueEntry<>(message, Instant.ofEpochMilli(stored.enqueuedAt), Instant.ofEpochMilli(stored.expiresAt));
+    }
+
+    /** The stored shape of a Chat SDK QueueEntry. */
+    static final class StoredEntry {
+        public Object message;
+        public long enqueuedAt;
+        public long expiresAt;
+    }
+
+    private static void setNullableLong(java.sql.PreparedStatement s, int index, Long value) throws SQLException {
+        if (value == null) {
+            s.setNull(index, Types.BIGINT);
+        } else {
+            s.setLong(index, value);
+        }
+    }
+}
