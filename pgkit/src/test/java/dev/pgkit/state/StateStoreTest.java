@@ -1,0 +1,313 @@
+package dev.pgkit.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pgkit.Pgkit;
+import dev.pgkit.test.Db;
+import dev.pgkit.testing.PostgresExtension;
+import dev.pgkit.testing.TestPostgres;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The behaviour of each state operation, as seed 000 and the Node adapter define it. */
+@ExtendWith(PostgresExtension.class)
+class StateStoreTest {
+    static Pgkit pgkit;
+    static StateStore state;
+
+    @BeforeAll
+    static void setUp(TestPostgres postgres) {
+        pgkit = Db.pgkit(postgres, TestPostgres.uniqueName("state_behaviour"));
+        state = pgkit.state(TestPostgres.uniqueName("p"));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        Db.dropAndClose(pgkit);
+    }
+
+    /** Makes every row of this store's prefix expired, as if time had passed (the server clock is the only clock). */
+    static void expireAll(String table) {
+        Db.execute(pgkit, "UPDATE \"" + pgkit.schema() + "\"." + table + " SET expires_at = now() - interval '1 second' WHERE key_prefix = '"
+                + state.keyPrefix() + "' AND expires_at IS NOT NULL");
+    }
+
+    @Nested
+    class Subscriptions {
+        @Test
+        void subscribeIsIdempotentAndUnsubscribeRemoves() {
+            assertThat(state.isSubscribed("t1")).isFalse();
+            state.subscribe("t1");
+            state.subscribe("t1");
+            assertThat(state.isSubscribed("t1")).isTrue();
+            state.unsubscribe("t1");
+            assertThat(state.isSubscribed("t1")).isFalse();
+            state.unsubscribe("t1");
+        }
+
+        @Test
+        void prefixesAreSeparateNamespaces() {
+            StateStore other = pgkit.state(TestPostgres.uniqueName("other"));
+            state.subscribe("shared-thread");
+            assertThat(other.isSubscribed("shared-thread")).isFalse();
+        }
+    }
+
+    @Nested
+    class Locks {
+        @Test
+        void secondAcquireFailsUntilReleased() {
+            Lock first = state.acquireLock("lock-a", Duration.ofSeconds(30)).orElseThrow();
+            assertThat(first.token()).startsWith("pg_");
+            assertThat(first.isHeld()).isTrue();
+            assertThat(state.acquireLock("lock-a", Duration.ofSeconds(30))).isEmpty();
+            assertThat(state.releaseLock(first)).isTrue();
+            assertThat(first.isHeld()).isFalse();
+            Lock second = state.acquireLock("lock-a", Duration.ofSeconds(30)).orElseThrow();
+            assertThat(second.fence()).isGreaterThan(first.fence());
+            assertThat(second.token()).isNotEqualTo(first.token());
+            second.close();
+        }
+
+        @Test
+        void expiredLockCanBeTakenAndOldHolderCannotReleaseOrExtendIt() {
+            Lock stale = state.acquireLock("lock-b", Duration.ofSeconds(30)).orElseThrow();
+            expireAll("chat_state_locks");
+            Lock fresh = state.acquireLock("lock-b", Duration.ofSeconds(30)).orElseThrow();
+            assertThat(state.releaseLock(stale)).isFalse();
+            assertThat(state.extendLock(stale, Duration.ofSeconds(30))).isFalse();
+            assertThat(state.acquireLock("lock-b", Duration.ofSeconds(30))).as("fresh lock still held").isEmpty();
+            fresh.close();
+        }
+
+        @Test
+        void extendMovesExpiryByServerClock() {
+            Lock lock = state.acquireLock("lock-c", Duration.ofSeconds(2)).orElseThrow();
+            var before = lock.expiresAt();
+            assertThat(state.extendLock(lock, Duration.ofMinutes(10))).isTrue();
+            assertThat(lock.expiresAt()).isAfter(before.plusSeconds(500));
+            assertThat(Db.scalar(pgkit, "SELECT extract(epoch FROM expires_at - now())::bigint FROM \"" + pgkit.schema()
+                    + "\".chat_state_locks WHERE thread_id = 'lock-c' AND key_prefix = '" + state.keyPrefix() + "'")).isBetween(590L, 600L);
+            lock.close();
+        }
+
+        @Test
+        void forceReleaseMakesHoldersReleaseANoOp() {
+            Lock lock = state.acquireLock("lock-d", Duration.ofSeconds(30)).orElseThrow();
+            assertThat(state.forceReleaseLock("lock-d")).isTrue();
+            Lock next = state.acquireLock("lock-d", Duration.ofSeconds(30)).orElseThrow();
+            assertThat(state.releaseLock(lock)).isFalse();
+            assertThat(state.acquireLock("lock-d", Duration.ofSeconds(30))).isEmpty();
+            next.close();
+        }
+
+        @Test
+        void waitingAcquireIsWokenByRelease() throws Exception {
+            Lock held = state.acquireLock("lock-e", Duration.ofSeconds(60)).orElseThrow();
+            Thread releaser = new Thread(() -> {
+                sleep(300);
+                held.close();
+            });
+            long start = System.nanoTime();
+            releaser.start();
+            Optional<Lock> waited = state.acquireLock("lock-e", LockOptions.lease(Duration.ofSeconds(30)).waitUpTo(Duration.ofSeconds(20)));
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            releaser.join();
+            assertThat(waited).isPresent();
+            assertThat(millis).as("woken by the release, long before the 60 s lease ends").isLessThan(5_000);
+            waited.get().close();
+        }
+
+        @Test
+        void waitingAcquireGivesUpAtItsDeadline() {
+            Lock held = state.acquireLock("lock-f", Duration.ofSeconds(60)).orElseThrow();
+            long start = System.nanoTime();
+            Optional<Lock> waited = state.acquireLock("lock-f", LockOptions.lease(Duration.ofSeconds(30)).waitUpTo(Duration.ofMillis(400)));
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(waited).isEmpty();
+            assertThat(millis).isBetween(350L, 5_000L);
+            held.close();
+        }
+
+        @Test
+        void waitingAcquireTakesTheLockWhenTheLeaseEnds() {
+            state.acquireLock("lock-g", Duration.ofMillis(700)).orElseThrow(); // never released: the holder "crashed"
+            Optional<Lock> waited = state.acquireLock("lock-g", LockOptions.lease(Duration.ofSeconds(30)).waitUpTo(Duration.ofSeconds(10)));
+            assertThat(waited).isPresent();
+            waited.get().close();
+        }
+
+        @Test
+        void watchdogKeepsTheLockUntilClosed() {
+            Lock lock = state.acquireLock("lock-h", LockOptions.lease(Duration.ofMillis(600)).autoExtend()).orElseThrow();
+            sleep(2_000);
+            assertThat(lock.isHeld()).isTrue();
+            assertThat(state.acquireLock("lock-h", Duration.ofSeconds(5))).as("still held after three leases").isEmpty();
+            lock.close();
+            assertThat(state.acquireLock("lock-h", Duration.ofSeconds(5))).isPresent();
+        }
+
+        @Test
+        void watchdogNoticesALostLock() {
+            Lock lock = state.acquireLock("lock-i", LockOptions.lease(Duration.ofMillis(600)).autoExtend()).orElseThrow();
+            state.forceReleaseLock("lock-i");
+            Lock thief = state.acquireLock("lock-i", Duration.ofSeconds(30)).orElseThrow();
+            sleep(1_000);
+            assertThat(lock.isHeld()).isFalse();
+            assertThat(state.acquireLock("lock-i", Duration.ofSeconds(5))).as("the watchdog must not steal it back").isEmpty();
+            thief.close();
+        }
+    }
+
+    @Nested
+    class Cache {
+        @Test
+        void setGetDeleteRoundTripJsonValues() {
+            state.set("k1", Map.of("a", 1, "b", List.of("x", "y")));
+            assertThat(state.get("k1", Map.class)).contains(Map.of("a", 1, "b", List.of("x", "y")));
+            assertThat(Db.scalar(pgkit, "SELECT count(*) FROM \"" + pgkit.schema() + "\".chat_state_cache WHERE value = '{\"a\":1,\"b\":[\"x\",\"y\"]}'"
+                    + " OR value = '{\"b\":[\"x\",\"y\"],\"a\":1}'")).as("stored as JSON.stringify would").isEqualTo(1);
+            state.set("k1", "replaced");
+            assertThat(state.get("k1", String.class)).contains("replaced");
+            assertThat(state.delete("k1")).isTrue();
+            assertThat(state.get("k1", String.class)).isEmpty();
+            assertThat(state.delete("k1")).isFalse();
+        }
+
+        @Test
+        void ttlExpiresByServerClock() {
+            state.set("k2", 42, Duration.ofMinutes(5));
+            assertThat(state.get("k2", Integer.class)).contains(42);
+            expireAll("chat_state_cache");
+            assertThat(state.get("k2", Integer.class)).isEmpty();
+        }
+
+        @Test
+        void setIfNotExistsOnlyWritesAbsentOrExpiredKeys() {
+            assertThat(state.setIfNotExists("k3", "first", Duration.ofMinutes(5))).isTrue();
+            assertThat(state.setIfNotExists("k3", "second")).isFalse();
+            assertThat(state.get("k3", String.class)).contains("first");
+            expireAll("chat_state_cache");
+            assertThat(state.setIfNotExists("k3", "third")).isTrue();
+            assertThat(state.get("k3", String.class)).contains("third");
+            assertThat(state.setIfNotExists("k3", "fourth")).as("no TTL: never expires").isFalse();
+        }
+
+        @Test
+        void setWithoutTtlClearsAnEarlierTtl() {
+            state.set("k4", 1, Duration.ofMinutes(5));
+            state.set("k4", 2);
+            expireAll("chat_state_cache");
+            assertThat(state.get("k4", Integer.class)).contains(2);
+        }
+    }
+
+    @Nested
+    class Lists {
+        @Test
+        void appendKeepsOrderAndTrimsOldest() {
+            for (int i = 1; i <= 7; i++) {
+                state.appendToList("l1", i, ListOptions.none().maxLength(3));
+            }
+            assertThat(state.getList("l1", Integer.class)).containsExactly(5, 6, 7);
+        }
+
+        @Test
+        void ttlAppliesToTheWholeList() {
+            state.appendToList("l2", "a");
+            state.appendToList("l2", "b", ListOptions.none().ttl(Duration.ofMinutes(5)));
+            assertThat(Db.scalar(pgkit, "SELECT count(*) FROM \"" + pgkit.schema() + "\".chat_state_lists WHERE list_key = 'l2' AND key_prefix = '"
+                    + state.keyPrefix() + "' AND expires_at > now() + interval '4 minutes'")).isEqualTo(2);
+            expireAll("chat_state_lists");
+            assertThat(state.getList("l2", String.class)).isEmpty();
+            state.appendToList("l2", "c");
+            assertThat(state.getList("l2", String.class)).containsExactly("c");
+        }
+
+        @Test
+        void missingListIsEmpty() {
+            assertThat(state.getList("nope", String.class)).isEmpty();
+        }
+    }
+
+    @Nested
+    class Queues {
+        record Message(String text, int n) {
+        }
+
+        @Test
+        void fifoWithDepth() {
+            assertThat(state.enqueue("q1", new Message("a", 1), Duration.ofMinutes(1), 10)).isEqualTo(1);
+            assertThat(state.enqueue("q1", new Message("b", 2), Duration.ofMinutes(1), 10)).isEqualTo(2);
+            assertThat(state.queueDepth("q1")).isEqualTo(2);
+            QueueEntry<Message> first = state.dequeue("q1", Message.class).orElseThrow();
+            assertThat(first.message()).isEqualTo(new Message("a", 1));
+            assertThat(first.expiresAt()).isAfter(first.enqueuedAt().plusSeconds(59));
+            assertThat(state.dequeue("q1", Message.class).orElseThrow().message().text()).isEqualTo("b");
+            assertThat(state.dequeue("q1", Message.class)).isEmpty();
+            assertThat(state.queueDepth("q1")).isZero();
+        }
+
+        @Test
+        void maxSizeDropsOldest() {
+            for (int i = 1; i <= 5; i++) {
+                assertThat(state.enqueue("q2", new Message("m", i), Duration.ofMinutes(1), 3)).isEqualTo(Math.min(i, 3));
+            }
+            assertThat(state.dequeue("q2", Message.class).orElseThrow().message().n()).isEqualTo(3);
+        }
+
+        @Test
+        void expiredEntriesAreSkippedAndNotCounted() {
+            state.enqueue("q3", new Message("old", 1), Duration.ofMinutes(1), 10);
+            expireAll("chat_state_queues");
+            assertThat(state.queueDepth("q3")).isZero();
+            assertThat(state.dequeue("q3", Message.class)).isEmpty();
+            assertThat(state.enqueue("q3", new Message("new", 2), Duration.ofMinutes(1), 10)).isEqualTo(1);
+        }
+
+        @Test
+        void waitingDequeueIsWokenByEnqueue() throws Exception {
+            Thread producer = new Thread(() -> {
+                sleep(300);
+                state.enqueue("q4", new Message("late", 1), Duration.ofMinutes(1), 10);
+            });
+            producer.start();
+            long start = System.nanoTime();
+            Optional<QueueEntry<Message>> entry = state.dequeue("q4", Message.class, Duration.ofSeconds(20));
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            producer.join();
+            assertThat(entry).map(e -> e.message().text()).contains("late");
+            assertThat(millis).isLessThan(5_000);
+        }
+
+        @Test
+        void waitingDequeueTimesOutEmpty() {
+            assertThat(state.dequeue("q5", Message.class, Duration.ofMillis(300))).isEmpty();
+        }
+    }
+
+    @Test
+    void cleanupDeletesExpiredRowsOnly() {
+        state.set("c1", 1, Duration.ofMinutes(5));
+        state.set("c2", 2);
+        expireAll("chat_state_cache");
+        assertThat(pgkit.cleanup()).isGreaterThanOrEqualTo(1);
+        assertThat(Db.scalar(pgkit, "SELECT count(*) FROM \"" + pgkit.schema() + "\".chat_state_cache WHERE key_prefix = '"
+                + state.keyPrefix() + "' AND cache_key IN ('c1', 'c2')")).isEqualTo(1);
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
