@@ -87,23 +87,25 @@ final class StateSql {
                 SELECT count(*) FILTER (WHERE expires_at IS NULL OR expires_at > now()) FROM deleted""".formatted(cache);
 
         // params: prefix, key (lock); prefix, key, value, ttl ms or null, max length or null.
-        // The new row, plus the newest (max - 1) live rows, stay; a ttl re-times the whole list.
+        // The new row and the newest (max - 1) live rows stay; older rows go. A ttl re-times the live rows
+        // (the TTL applies to the whole list). Work is bounded by the cap, not by the list's history.
         listAppend = """
                 SELECT pg_advisory_xact_lock(%2$d, hashtext(?::text || chr(31) || ?::text));
                 WITH p AS (SELECT ?::text AS prefix, ?::text AS list_key, ?::text AS value, ?::bigint AS ttl_ms, ?::integer AS max_length),
-                existing AS (
-                  SELECT l.seq, l.expires_at IS NOT NULL AND l.expires_at <= now() AS expired,
-                         row_number() OVER (ORDER BY (l.expires_at IS NOT NULL AND l.expires_at <= now()), l.seq DESC) AS newer
-                  FROM %1$s l, p WHERE l.key_prefix = p.prefix AND l.list_key = p.list_key),
-                removed AS (
-                  DELETE FROM %1$s l USING p, existing e
-                  WHERE l.key_prefix = p.prefix AND l.list_key = p.list_key AND l.seq = e.seq
-                    AND (e.expired OR e.newer >= p.max_length)),
+                oldest_dropped AS (
+                  SELECT l.seq FROM %1$s l, p
+                  WHERE p.max_length IS NOT NULL AND l.key_prefix = p.prefix AND l.list_key = p.list_key
+                    AND (l.expires_at IS NULL OR l.expires_at > now())
+                  ORDER BY l.seq DESC OFFSET (SELECT max_length - 1 FROM p) LIMIT 1),
+                trimmed AS (
+                  DELETE FROM %1$s l USING p, oldest_dropped d
+                  WHERE l.key_prefix = p.prefix AND l.list_key = p.list_key AND l.seq <= d.seq),
                 retimed AS (
                   UPDATE %1$s l SET expires_at = now() + p.ttl_ms * interval '1 millisecond'
-                  FROM p, existing e
-                  WHERE p.ttl_ms IS NOT NULL AND l.key_prefix = p.prefix AND l.list_key = p.list_key AND l.seq = e.seq
-                    AND NOT e.expired AND (p.max_length IS NULL OR e.newer < p.max_length)),
+                  FROM p
+                  WHERE p.ttl_ms IS NOT NULL AND l.key_prefix = p.prefix AND l.list_key = p.list_key
+                    AND (l.expires_at IS NULL OR l.expires_at > now())
+                    AND l.seq > coalesce((SELECT seq FROM oldest_dropped), 0)),
                 appended AS (
                   INSERT INTO %1$s (key_prefix, list_key, value, expires_at)
                   SELECT prefix, list_key, value, now() + ttl_ms * interval '1 millisecond' FROM p
@@ -114,21 +116,23 @@ final class StateSql {
 
         // params: prefix, thread (lock); prefix, thread, message JSON, max size or null, ttl ms.
         // Stores a Chat SDK QueueEntry {message, enqueuedAt, expiresAt} stamped with the server's clock,
-        // drops the thread's expired entries and its oldest beyond max size, wakes dequeue waiters,
-        // and returns the new depth.
+        // drops the oldest live entries beyond max size, wakes dequeue waiters and returns the new depth.
+        // Expired entries are invisible to every read and left to housekeeping.
         queueEnqueue = """
                 SELECT pg_advisory_xact_lock(%3$d, hashtext(?::text || chr(31) || ?::text));
                 WITH p AS (SELECT ?::text AS prefix, ?::text AS thread_id, ?::text AS message, ?::integer AS max_size,
                                   now() AS enqueued_at, now() + ?::bigint * interval '1 millisecond' AS expires_at),
-                existing AS (
-                  SELECT q.seq, q.expires_at <= now() AS expired,
-                         row_number() OVER (ORDER BY q.expires_at <= now(), q.seq DESC) AS newer
-                  FROM %1$s q, p WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id),
-                removed AS (
-                  DELETE FROM %1$s q USING p, existing e
-                  WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.seq = e.seq
-                    AND (e.expired OR e.newer >= p.max_size)
-                  RETURNING NOT e.expired AS was_live),
+                oldest_dropped AS (
+                  SELECT q.seq FROM %1$s q, p
+                  WHERE p.max_size IS NOT NULL AND q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.expires_at > now()
+                  ORDER BY q.seq DESC OFFSET (SELECT max_size - 1 FROM p) LIMIT 1),
+                dropped AS (
+                  DELETE FROM %1$s q USING p, oldest_dropped d
+                  WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.seq <= d.seq AND q.expires_at > now()),
+                live AS (
+                  SELECT count(*) AS n FROM (
+                    SELECT 1 FROM %1$s q, p WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.expires_at > now()
+                    LIMIT (SELECT max_size FROM p)) bounded),
                 enqueued AS (
                   INSERT INTO %1$s (key_prefix, thread_id, value, expires_at)
                   SELECT prefix, thread_id,
@@ -138,9 +142,7 @@ final class StateSql {
                          expires_at
                   FROM p
                   RETURNING seq)
-                SELECT (SELECT count(*) FROM existing WHERE NOT expired)
-                         - (SELECT count(*) FROM removed WHERE was_live)
-                         + (SELECT count(*) FROM enqueued),
+                SELECT least((SELECT n FROM live) + (SELECT count(*) FROM enqueued), coalesce(p.max_size, 2147483647)),
                        pg_notify('%2$s', 'Q' || md5(p.prefix || chr(31) || p.thread_id))
                 FROM p""".formatted(queues, CHANNEL, QUEUE_LOCK_CLASS);
         // params: prefix, thread, prefix, thread. Claims the oldest live entry no one else is claiming.
