@@ -116,6 +116,7 @@ public final class Pgkit implements AutoCloseable {
         Optional<NotificationListener> listener = context.startedListener();
         return new Status(context.database().describe(), schema(), versions,
                 listener.isPresent(), listener.map(NotificationListener::isConnected).orElse(false),
+                listener.flatMap(l -> l.backendPid().isPresent() ? Optional.of(l.backendPid().getAsInt()) : Optional.empty()),
                 listener.map(NotificationListener::reconnects).orElse(0L),
                 listener.map(NotificationListener::channels).orElse(List.of()));
     }
@@ -128,11 +129,12 @@ public final class Pgkit implements AutoCloseable {
      * @param schemaVersions    applied version per adapter
      * @param listenerStarted   whether any adapter needed the LISTEN connection yet
      * @param listenerConnected whether that connection is open now
+     * @param listenerBackendPid the server process id of the LISTEN connection, while connected
      * @param listenerReconnects how often it was lost and re-opened
      * @param channels          the channels listened to
      */
     public record Status(String server, String schema, Map<String, Integer> schemaVersions, boolean listenerStarted,
-                         boolean listenerConnected, long listenerReconnects, List<String> channels) {
+                         boolean listenerConnected, Optional<Integer> listenerBackendPid, long listenerReconnects, List<String> channels) {
     }
 
     /** Stops background threads, closes the LISTEN connection and the pool pgkit created (never a caller's pool). */

@@ -1,5 +1,6 @@
 package dev.pgkit.db;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.pgkit.PgkitConnectionException;
 import dev.pgkit.PgkitException;
 import java.sql.Connection;
@@ -92,8 +93,32 @@ public final class Database {
         });
     }
 
-    /** Runs {@code work} on one pooled connection, committing afterwards if the pool hands out non-autocommit connections. */
+    /**
+     * Runs {@code work} on one pooled connection, committing afterwards if the pool hands out
+     * non-autocommit connections. A pooled connection the server had already terminated (a restart,
+     * {@code pg_terminate_backend}) is replaced and the work run once more: the server's termination
+     * notice proves the statement never ran.
+     */
     public <T> T withConnection(String operation, ConnectionWork<T> work) {
+        try {
+            return runOnce(work);
+        } catch (SQLException e) {
+            if (!wasTerminatedBeforeRunning(e)) {
+                throw translate(operation, e);
+            }
+            if (dataSource instanceof HikariDataSource pool && pool.getHikariPoolMXBean() != null) {
+                pool.getHikariPoolMXBean().softEvictConnections(); // after a restart every idle connection is dead too
+            }
+            try {
+                return runOnce(work);
+            } catch (SQLException again) {
+                again.addSuppressed(e);
+                throw translate(operation, again);
+            }
+        }
+    }
+
+    private <T> T runOnce(ConnectionWork<T> work) throws SQLException {
         try (Connection connection = dataSource.getConnection()) {
             if (connection.getAutoCommit()) {
                 return work.run(connection);
@@ -106,9 +131,13 @@ public final class Database {
                 rollbackQuietly(connection, e);
                 throw e;
             }
-        } catch (SQLException e) {
-            throw translate(operation, e);
         }
+    }
+
+    /** The server ended this session (admin shutdown, crash recovery, terminate) before it read our statement. */
+    static boolean wasTerminatedBeforeRunning(SQLException e) {
+        String state = e.getSQLState();
+        return state != null && (state.equals("57P01") || state.equals("57P02") || state.equals("57P03"));
     }
 
     /** Runs {@code work} in one transaction on one connection, rolled back if it throws. */
