@@ -154,7 +154,13 @@ public record ConnectionSettings(String jdbcUrl, Properties properties, String d
         String user = parsed.getProperty("user");
         String describe = parsed.getProperty("PGHOST", "localhost").replace(',', '+') + ":" + parsed.getProperty("PGPORT", "5432")
                 + "/" + parsed.getProperty("PGDBNAME", "") + (user != null ? " as " + user : "");
-        return new ConnectionSettings(url, new Properties(), describe);
+        // URL parameters beat driver properties in pgjdbc: move them into the properties so options can override them
+        Properties props = new Properties();
+        parsed.stringPropertyNames().stream()
+                .filter(name -> !name.equals("PGHOST") && !name.equals("PGPORT") && !name.equals("PGDBNAME"))
+                .forEach(name -> props.setProperty(name, parsed.getProperty(name)));
+        int query = url.indexOf('?');
+        return new ConnectionSettings(query < 0 ? url : url.substring(0, query), props, describe);
     }
 
     private static String addDefaultPorts(String hosts) {

@@ -41,7 +41,7 @@ final class Check {
         if (ttl == null) {
             throw new IllegalArgumentException(name + " must not be null");
         }
-        if (ttl.isNegative() || ttl.isZero() || ttl.toNanos() < 1_000_000) {
+        if (ttl.compareTo(Duration.ofMillis(1)) < 0) {
             throw new IllegalArgumentException(name + " must be at least 1 ms, was " + ttl);
         }
         if (ttl.compareTo(MAX_TTL) > 0) {

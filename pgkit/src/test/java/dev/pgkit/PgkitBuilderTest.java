@@ -1,0 +1,91 @@
+package dev.pgkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.pgkit.test.Db;
+import dev.pgkit.testing.PostgresExtension;
+import dev.pgkit.testing.TestPostgres;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Building a Pgkit: clear configuration and connection errors, and a caller's pool left alone. */
+@ExtendWith(PostgresExtension.class)
+class PgkitBuilderTest {
+    @Test
+    void impossibleOptionsNameTheOption() {
+        assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").poolSize(0).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("poolSize must be between 1 and 1000, was 0");
+        assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").schema("x\"; DROP SCHEMA public; --").build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("schema").hasMessageContaining("not a safe identifier");
+        assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").connectTimeout(Duration.ZERO).build())
+                .hasMessageContaining("connectTimeout must be a positive duration");
+        assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").sslMode("sometimes").build())
+                .hasMessageContaining("sslMode 'sometimes'");
+        assertThatThrownBy(() -> Pgkit.builder().environment(Map.of()).build())
+                .hasMessageContaining("no database configured");
+    }
+
+    @Test
+    void unreachableServerIsOneClearException() {
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> Pgkit.builder().url("postgres://app:secret@127.0.0.1:1/orders").connectTimeout(Duration.ofSeconds(3)).build())
+                .isInstanceOf(PgkitConnectionException.class)
+                .hasMessageStartingWith("cannot connect to PostgreSQL at 127.0.0.1:1/orders as app: ")
+                .hasMessageNotContaining("secret");
+        assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(15_000);
+    }
+
+    @Test
+    void unknownDatabaseNamesTheDatabase(TestPostgres postgres) {
+        String url = postgres.url();
+        String other = url.startsWith("jdbc:") ? url.replaceFirst("(jdbc:postgresql://[^/]+/)[^?]*", "$1no_such_db_pgkit")
+                : url.replaceFirst("(postgres(ql)?://[^/]+/)[^?]*", "$1no_such_db_pgkit");
+        assertThatThrownBy(() -> Pgkit.builder().url(other).build())
+                .isInstanceOf(PgkitConnectionException.class)
+                .hasMessageContaining("no_such_db_pgkit")
+                .satisfies(e -> assertThat(((PgkitException) e).sqlState()).contains("3D000"));
+    }
+
+    @Test
+    void callersDataSourceIsUsedAndNeverClosed(TestPostgres postgres) {
+        String schema = TestPostgres.uniqueName("caller_pool");
+        try (Pgkit owner = Db.pgkit(postgres, schema)) {
+            HikariConfig config = new HikariConfig();
+            config.setDataSource(owner.dataSource());
+            config.setMaximumPoolSize(3);
+            config.setAutoCommit(false); // a pool that hands out transactional connections must still work
+            try (HikariDataSource callers = new HikariDataSource(config)) {
+                try (Pgkit pgkit = Pgkit.builder().dataSource(callers).schema(schema).disableHousekeeping().build()) {
+                    pgkit.state().set("via-caller-pool", 7);
+                    assertThat(owner.state().get("via-caller-pool", Integer.class)).as("committed").contains(7);
+                }
+                assertThat(callers.isClosed()).isFalse();
+                assertThat(Db.scalar(owner, "SELECT 1")).isEqualTo(1);
+            }
+            Db.execute(owner, "DROP SCHEMA \"" + schema + "\" CASCADE");
+        }
+    }
+
+    @Test
+    void closeStopsAndJoinsPgkitThreads(TestPostgres postgres) {
+        java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
+        String schema = TestPostgres.uniqueName("threads");
+        Pgkit pgkit = Db.builder(postgres, schema).housekeepingInterval(Duration.ofMillis(200)).build();
+        pgkit.state().dequeue("nothing", String.class, Duration.ofMillis(100)); // starts the listener
+        assertThat(newPgkitThreads(before)).extracting(Thread::getName).contains("pgkit-listener", "pgkit-scheduler");
+        assertThat(newPgkitThreads(before)).allMatch(Thread::isDaemon);
+        Db.dropAndClose(pgkit);
+        assertThat(newPgkitThreads(before)).as("threads left running after close()").isEmpty();
+    }
+
+    static java.util.List<Thread> newPgkitThreads(java.util.Set<Thread> before) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> !before.contains(t) && t.isAlive() && t.getName().startsWith("pgkit-"))
+                .toList();
+    }
+}

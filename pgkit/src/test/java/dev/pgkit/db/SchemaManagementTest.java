@@ -1,0 +1,131 @@
+package dev.pgkit.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pgkit.Pgkit;
+import dev.pgkit.SchemaNotReadyException;
+import dev.pgkit.state.StateSchema;
+import dev.pgkit.test.Db;
+import dev.pgkit.testing.PostgresExtension;
+import dev.pgkit.testing.TestPostgres;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Versioned DDL applied exactly once under concurrency; a managed schema verified with clear errors. */
+@ExtendWith(PostgresExtension.class)
+class SchemaManagementTest {
+
+    @Test
+    void tenInstancesStartingTogetherMigrateExactlyOnce(TestPostgres postgres) throws Exception {
+        String schema = TestPostgres.uniqueName("migrate_race");
+        List<Pgkit> instances = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            instances.add(Db.builder(postgres, schema).poolSize(2).build());
+        }
+        try {
+            ExecutorService pool = Executors.newFixedThreadPool(10);
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Integer>> applied = new ArrayList<>();
+            for (Pgkit pgkit : instances) {
+                applied.add(pool.submit(() -> {
+                    go.await();
+                    return pgkit.migrate();
+                }));
+            }
+            go.countDown();
+            int total = 0;
+            for (Future<Integer> f : applied) {
+                total += f.get(2, TimeUnit.MINUTES);
+            }
+            pool.shutdown();
+            int latest = Pgkit.COMPONENTS.stream().mapToInt(SchemaComponent::latestVersion).sum();
+            assertThat(total).as("versions applied across all ten instances").isEqualTo(latest);
+            assertThat(Db.scalar(instances.get(0), "SELECT count(*) FROM \"" + schema + "\".pgkit_schema_version")).isEqualTo(latest);
+            assertThat(instances.get(3).status().schemaVersions()).containsEntry("state", StateSchema.COMPONENT.latestVersion());
+            // and every instance can use the tables at once
+            for (Pgkit pgkit : instances) {
+                pgkit.state("race").set("k", 1);
+            }
+        } finally {
+            for (int i = 1; i < instances.size(); i++) {
+                instances.get(i).close();
+            }
+            Db.dropAndClose(instances.get(0));
+        }
+    }
+
+    @Test
+    void missingTablesAreNamedWhenAutoCreationIsOff(TestPostgres postgres) {
+        String schema = TestPostgres.uniqueName("no_tables");
+        try (Pgkit admin = Db.pgkit(postgres, schema)) {
+            Db.execute(admin, "CREATE SCHEMA \"" + schema + "\"");
+            try (Pgkit pgkit = Db.builder(postgres, schema).autoCreateSchema(false).build()) {
+                assertThatThrownBy(pgkit::state)
+                        .isInstanceOf(SchemaNotReadyException.class)
+                        .hasMessageContaining("table " + schema + ".chat_state_locks does not exist")
+                        .hasMessageContaining("sequence " + schema + ".chat_state_lock_fence does not exist")
+                        .hasMessageContaining("pgkit migrate");
+                assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema + "'"))
+                        .as("verification creates nothing").isZero();
+            }
+            Db.execute(admin, "DROP SCHEMA \"" + schema + "\" CASCADE");
+        }
+    }
+
+    @Test
+    void ddlFromPgkitSchemaSatisfiesAManagedSchema(TestPostgres postgres) {
+        String schema = TestPostgres.uniqueName("managed");
+        try (Pgkit admin = Db.pgkit(postgres, schema)) {
+            Db.execute(admin, admin.schemaDdl().replace("\"public\"", "\"" + schema + "\"")); // what a DBA would apply
+            try (Pgkit pgkit = Db.builder(postgres, schema).autoCreateSchema(false).build()) {
+                pgkit.state().set("k", "v", Duration.ofMinutes(1));
+                assertThat(pgkit.state().get("k", String.class)).contains("v");
+                assertThat(pgkit.status().schemaVersions()).containsEntry("state", 2);
+            }
+            Db.execute(admin, "DROP SCHEMA \"" + schema + "\" CASCADE");
+        }
+    }
+
+    @Test
+    void missingPrivilegesAreNamedWithTheGrantThatFixesThem(TestPostgres postgres) {
+        String schema = TestPostgres.uniqueName("grants");
+        String role = TestPostgres.uniqueName("pgkit_reader");
+        try (Pgkit admin = Db.pgkit(postgres, schema)) {
+            admin.migrate();
+            Db.execute(admin, "CREATE ROLE " + role + " LOGIN PASSWORD 'reader'");
+            try {
+                Db.execute(admin, "GRANT USAGE ON SCHEMA \"" + schema + "\" TO " + role);
+                Db.execute(admin, "GRANT SELECT ON ALL TABLES IN SCHEMA \"" + schema + "\" TO " + role);
+                try (Pgkit reader = Db.builder(postgres, schema).credentials(role, "reader").autoCreateSchema(false).build()) {
+                    assertThatThrownBy(reader::state)
+                            .isInstanceOf(SchemaNotReadyException.class)
+                            .hasMessageContaining("the role lacks DELETE on table " + schema + ".chat_state_locks")
+                            .hasMessageContaining("INSERT (token) on table " + schema + ".chat_state_locks")
+                            .hasMessageContaining("USAGE on sequence " + schema + ".chat_state_lock_fence")
+                            .hasMessageContaining("GRANT DELETE ON \"" + schema + "\".chat_state_locks TO <role>;")
+                            .satisfies(e -> assertThat(((SchemaNotReadyException) e).problems()).isNotEmpty()
+                                    .noneMatch(p -> p.contains("does not exist")));
+                }
+                Db.execute(admin, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"" + schema + "\" TO " + role);
+                Db.execute(admin, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA \"" + schema + "\" TO " + role);
+                try (Pgkit reader = Db.builder(postgres, schema).credentials(role, "reader").autoCreateSchema(false).build()) {
+                    reader.state().set("granted", true);
+                    assertThat(reader.state().acquireLock("granted", Duration.ofSeconds(5))).isPresent();
+                }
+            } finally {
+                Db.execute(admin, "DROP OWNED BY " + role);
+                Db.execute(admin, "DROP ROLE " + role);
+                Db.execute(admin, "DROP SCHEMA \"" + schema + "\" CASCADE");
+            }
+        }
+    }
+}
