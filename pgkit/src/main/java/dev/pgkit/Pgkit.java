@@ -45,6 +45,7 @@ public final class Pgkit implements AutoCloseable {
 
     private final Context context;
     private final HikariDataSource ownedPool;
+    private final Map<StateOptions, StateStore> stateStores = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Pgkit(Context context, HikariDataSource ownedPool) {
         this.context = context;
@@ -66,9 +67,9 @@ public final class Pgkit implements AutoCloseable {
         return state(StateOptions.defaults().withKeyPrefix(keyPrefix));
     }
 
-    /** The state adapter with the given options. */
+    /** The state adapter with the given options (one instance per options, shared by every caller). */
     public StateStore state(StateOptions options) {
-        return StateStore.create(context, options);
+        return stateStores.computeIfAbsent(java.util.Objects.requireNonNull(options, "options"), o -> StateStore.create(context, o));
     }
 
     /** The connection pool pgkit uses (the caller's own, if one was passed in). */
@@ -102,7 +103,11 @@ public final class Pgkit implements AutoCloseable {
     /** Deletes every expired row of every adapter now (what periodic housekeeping does); returns the count. */
     public long cleanup() {
         long deleted = 0;
+        Map<String, Integer> applied = context.schemaManager().appliedVersions();
         for (SchemaComponent component : COMPONENTS) {
+            if (!applied.containsKey(component.name())) {
+                continue; // never migrated here: nothing to clean
+            }
             for (String table : component.expiringTables()) {
                 deleted += context.housekeeper().cleanup(table);
             }

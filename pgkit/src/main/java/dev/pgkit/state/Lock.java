@@ -27,6 +27,7 @@ public final class Lock implements AutoCloseable {
     private volatile Instant expiresAt;
     private volatile long leaseEndNanos;
     private volatile boolean ended;
+    private volatile boolean closedByHolder;
     private volatile ScheduledFuture<?> renewal;
 
     Lock(StateStore store, String threadId, String token, long fence, Duration ttl, Instant expiresAt, long requestStartNanos) {
@@ -86,6 +87,15 @@ public final class Lock implements AutoCloseable {
     void extended(Instant newExpiry, long requestStartNanos, Duration leaseLength) {
         expiresAt = newExpiry;
         leaseEndNanos = requestStartNanos + leaseLength.toNanos();
+    }
+
+    void closeByHolder() {
+        closedByHolder = true;
+        end();
+    }
+
+    boolean isClosedByHolder() {
+        return closedByHolder;
     }
 
     void end() {

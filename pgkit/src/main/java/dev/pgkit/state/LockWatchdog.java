@@ -39,7 +39,9 @@ final class LockWatchdog {
         }
         try {
             if (!store.extendLock(lock, lock.ttl())) {
-                log.warn("pgkit lock {} was lost before the watchdog could extend it", lock.threadId());
+                if (!lock.isClosedByHolder()) {
+                    log.warn("pgkit lock {} was lost before the watchdog could extend it", lock.threadId());
+                }
                 return;
             }
         } catch (RuntimeException e) {

@@ -131,7 +131,7 @@ public final class StateStore {
      */
     public boolean releaseLock(Lock lock) {
         Check.notNull("lock", lock);
-        lock.end();
+        lock.closeByHolder();
         return database.query("state.releaseLock(" + lock.threadId() + ")", sql.lockRelease, s -> {
             s.setString(1, prefix);
             s.setString(2, lock.threadId());
