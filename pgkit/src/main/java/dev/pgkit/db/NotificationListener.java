@@ -32,11 +32,18 @@ import org.slf4j.LoggerFactory;
  * second thread, {@code pgkit-notify}, so a slow handler never stalls delivery. A lost connection is
  * re-opened with exponential backoff, every channel is listened to again, and handlers are told
  * through {@link NotificationHandler#onReconnect()} that they may have missed notifications.
+ *
+ * <p>The connection also holds <em>presence</em> locks: a shared advisory lock per key that has local
+ * waiters. A writer that would wake waiters first tries the exclusive lock of that key; only if that
+ * fails does it send {@code NOTIFY}, so writes nobody waits for never pay for NOTIFY's global commit
+ * lock. Presence locks are re-taken after a reconnect, before waiters are told to re-check.
  * Internal to pgkit.
  */
 public final class NotificationListener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NotificationListener.class);
     static final int POLL_MILLIS = 500;
+    /** How long a presence lock outlives its last waiter, so that repeated waits on one key do not re-register. */
+    static final long PRESENCE_LINGER_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final long MAX_BACKOFF_MILLIS = 5_000;
 
     /** Opens the listener's connection. */
@@ -51,6 +58,8 @@ public final class NotificationListener implements AutoCloseable {
     private final Map<String, Channel> channels = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<Channel> pendingListens = new LinkedBlockingQueue<>();
     private final LinkedBlockingQueue<String> pendingUnlistens = new LinkedBlockingQueue<>();
+    private final Map<Presence.Key, Presence> presences = new ConcurrentHashMap<>();
+    private final LinkedBlockingQueue<Presence> pendingPresences = new LinkedBlockingQueue<>();
     private final ExecutorService dispatcher;
     private final Thread thread;
     private final AtomicLong reconnects = new AtomicLong();
@@ -68,7 +77,33 @@ public final class NotificationListener implements AutoCloseable {
         }
     }
 
-    /** A handler's registration; {@link #close()} stops its deliveries. */
+    /** A shared advisory lock held on the listener connection for local waiters of one key. */
+    private static final class Presence {
+        record Key(int classId, String key) {
+        }
+
+        final Key key;
+        final CompletableFuture<Void> held = new CompletableFuture<>();
+        final java.util.concurrent.atomic.AtomicBoolean requested = new java.util.concurrent.atomic.AtomicBoolean();
+        int refs;
+        long idleSince;
+
+        Presence(Key key) {
+            this.key = key;
+        }
+
+        synchronized void release() {
+            if (--refs == 0) {
+                idleSince = System.nanoTime();
+            }
+        }
+
+        synchronized boolean expired(long now) {
+            return refs == 0 && now - idleSince > PRESENCE_LINGER_NANOS;
+        }
+    }
+
+    /** A registration (a handler, a presence); {@link #close()} ends it. */
     public interface Subscription extends AutoCloseable {
         @Override
         void close();
@@ -112,6 +147,38 @@ public final class NotificationListener implements AutoCloseable {
                     + " within " + activationTimeout.toMillis() + " ms: is the server reachable and not behind a transaction-mode pooler?", e);
         }
         return () -> unsubscribe(channel, handler);
+    }
+
+    /**
+     * Announces that this process has waiters on {@code key} in advisory-lock class {@code classId}:
+     * holds {@code pg_advisory_lock_shared(classId, hashtext(key))} on the listener's connection until
+     * the returned handle and every other handle for the same key are closed (and a linger period
+     * has passed). Returns once the lock is held.
+     */
+    public Subscription holdPresence(int classId, String key) {
+        Presence.Key id = new Presence.Key(classId, key);
+        Presence presence = presences.compute(id, (k, existing) -> {
+            Presence p = existing != null ? existing : new Presence(k);
+            synchronized (p) {
+                p.refs++;
+            }
+            return p;
+        });
+        if (presence.requested.compareAndSet(false, true)) {
+            pendingPresences.add(presence);
+        }
+        try {
+            presence.held.get(activationTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            presence.release();
+            throw new PgkitException("interrupted while registering a waiter", e);
+        } catch (ExecutionException | TimeoutException e) {
+            presence.release();
+            throw new PgkitConnectionException("could not register a waiter on the LISTEN connection to " + describe
+                    + " within " + activationTimeout.toMillis() + " ms", e);
+        }
+        return presence::release;
     }
 
     /** Whether the LISTEN connection is currently open. */
@@ -175,9 +242,13 @@ public final class NotificationListener implements AutoCloseable {
                     backendPid = opened.unwrap(PGConnection.class).getBackendPID();
                     pendingListens.clear();
                     pendingUnlistens.clear();
+                    pendingPresences.clear();
                     for (Channel channel : channels.values()) {
                         execute(opened, "LISTEN " + Identifier.of("channel", channel.name).quoted());
                         channel.active.complete(null);
+                    }
+                    for (Presence presence : presences.values()) {
+                        lockShared(opened, presence);
                     }
                     connection = opened;
                     backoff = 100;
@@ -223,6 +294,26 @@ public final class NotificationListener implements AutoCloseable {
             execute(connection, "LISTEN " + Identifier.of("channel", channel.name).quoted());
             channel.active.complete(null);
         }
+        List<Presence> toHold = new ArrayList<>();
+        pendingPresences.drainTo(toHold);
+        for (Presence presence : toHold) {
+            lockShared(connection, presence);
+        }
+        long now = System.nanoTime();
+        for (Presence.Key key : presences.keySet()) {
+            boolean[] removed = {false};
+            presences.computeIfPresent(key, (k, presence) -> {
+                removed[0] = presence.expired(now);
+                return removed[0] ? null : presence;
+            });
+            if (removed[0]) {
+                try (var unlock = connection.prepareStatement("SELECT pg_advisory_unlock_shared(?, hashtext(?))")) {
+                    unlock.setInt(1, key.classId());
+                    unlock.setString(2, key.key());
+                    unlock.execute();
+                }
+            }
+        }
         List<String> unlistens = new ArrayList<>();
         pendingUnlistens.drainTo(unlistens);
         for (String channel : unlistens) {
@@ -260,6 +351,15 @@ public final class NotificationListener implements AutoCloseable {
                 }
             }
         });
+    }
+
+    private static void lockShared(Connection connection, Presence presence) throws SQLException {
+        try (var lock = connection.prepareStatement("SELECT pg_advisory_lock_shared(?, hashtext(?))")) {
+            lock.setInt(1, presence.key.classId());
+            lock.setString(2, presence.key.key());
+            lock.execute();
+        }
+        presence.held.complete(null);
     }
 
     private static void execute(Connection connection, String sql) throws SQLException {

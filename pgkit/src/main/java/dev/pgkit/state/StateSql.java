@@ -14,6 +14,13 @@ final class StateSql {
     /** First halves of the advisory lock keys serialising writers of one list / one queue. */
     static final int LIST_LOCK_CLASS = 0x70676b01;
     static final int QUEUE_LOCK_CLASS = 0x70676b02;
+    /**
+     * Classes of the presence locks: a process with waiters on a lock / queue holds the shared advisory
+     * lock of that key (see {@code NotificationListener#holdPresence}); a writer notifies only when it
+     * cannot take the exclusive one, so writes no one waits for skip NOTIFY and its global commit lock.
+     */
+    static final int LOCK_PRESENCE_CLASS = 0x70676b03;
+    static final int QUEUE_PRESENCE_CLASS = 0x70676b04;
 
     final String subscribe;
     final String unsubscribe;
@@ -59,16 +66,17 @@ final class StateSql {
                 SELECT false, l.expires_at, NULL, greatest(ceil(extract(epoch FROM l.expires_at - now()) * 1000), 0)::bigint
                 FROM %1$s l
                 WHERE l.key_prefix = ? AND l.thread_id = ? AND NOT EXISTS (SELECT 1 FROM acquired)""".formatted(locks, fence);
-        // params: prefix, thread, token. A row when released; waiters of the key are woken.
+        String wakeLockWaiters = wakeWaiters(LOCK_PRESENCE_CLASS, "'L'", "key_prefix", "thread_id");
+        // params: prefix, thread, token. A row when released; waiters of the key, if any, are woken.
         lockRelease = """
                 WITH released AS (
                   DELETE FROM %s WHERE key_prefix = ? AND thread_id = ? AND token = ? RETURNING key_prefix, thread_id)
-                SELECT pg_notify('%s', 'L' || md5(key_prefix || chr(31) || thread_id)) FROM released""".formatted(locks, CHANNEL);
+                SELECT %s FROM released""".formatted(locks, wakeLockWaiters);
         // params: prefix, thread
         lockForceRelease = """
                 WITH released AS (
                   DELETE FROM %s WHERE key_prefix = ? AND thread_id = ? RETURNING key_prefix, thread_id)
-                SELECT pg_notify('%s', 'L' || md5(key_prefix || chr(31) || thread_id)) FROM released""".formatted(locks, CHANNEL);
+                SELECT %s FROM released""".formatted(locks, wakeLockWaiters);
         // params: ttl ms, prefix, thread, token
         lockExtend = "UPDATE " + locks + " SET expires_at = now() + ? * interval '1 millisecond', updated_at = now()"
                 + " WHERE key_prefix = ? AND thread_id = ? AND token = ? AND expires_at > now() RETURNING expires_at";
@@ -143,8 +151,8 @@ final class StateSql {
                   FROM p
                   RETURNING seq)
                 SELECT least((SELECT n FROM live) + (SELECT count(*) FROM enqueued), coalesce(p.max_size, 2147483647)),
-                       pg_notify('%2$s', 'Q' || md5(p.prefix || chr(31) || p.thread_id))
-                FROM p""".formatted(queues, CHANNEL, QUEUE_LOCK_CLASS);
+                       %2$s
+                FROM p""".formatted(queues, wakeWaiters(QUEUE_PRESENCE_CLASS, "'Q'", "p.prefix", "p.thread_id"), QUEUE_LOCK_CLASS);
         // params: prefix, thread, prefix, thread. Claims the oldest live entry no one else is claiming.
         queueDequeue = """
                 WITH next AS (
@@ -156,5 +164,16 @@ final class StateSql {
                 WHERE q.key_prefix = ? AND q.thread_id = ? AND q.seq = next.seq
                 RETURNING q.value""".formatted(queues);
         queueDepth = "SELECT count(*) FROM " + queues + " WHERE key_prefix = ? AND thread_id = ? AND expires_at > now()";
+    }
+
+    /**
+     * NOTIFY the waiters of one key, only if some process holds that key's presence lock: taking the
+     * exclusive lock succeeds exactly when none does (and then keeps late waiters out until commit,
+     * after which they re-check and see this write).
+     */
+    private static String wakeWaiters(int presenceClass, String kind, String prefix, String key) {
+        String name = prefix + " || chr(31) || " + key;
+        return "CASE WHEN pg_try_advisory_xact_lock(" + presenceClass + ", hashtext(" + name + ")) THEN 0"
+                + " ELSE (SELECT count(*) FROM (SELECT pg_notify('" + CHANNEL + "', " + kind + " || md5(" + name + "))) notified) END";
     }
 }

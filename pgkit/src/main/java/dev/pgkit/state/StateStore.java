@@ -4,6 +4,7 @@ import dev.pgkit.PgkitException;
 import dev.pgkit.db.Context;
 import dev.pgkit.db.Database;
 import dev.pgkit.db.NotificationHandler;
+import dev.pgkit.db.NotificationListener;
 import dev.pgkit.json.JsonCodec;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -199,12 +200,17 @@ public final class StateStore {
     }
 
     private Optional<Lock> acquireWaiting(String threadId, LockOptions options) {
-        ensureListening();
         long deadline = System.nanoTime() + options.maxWait().toNanos();
-        try (Wakeups.Ticket ticket = wakeups.register(topic('L', threadId))) {
+        Attempt attempt = tryAcquire(threadId, options.ttl());
+        if (attempt.lock().isPresent()) {
+            return attempt.lock();
+        }
+        ensureListening();
+        try (Wakeups.Ticket ticket = wakeups.register(topic('L', threadId));
+             NotificationListener.Subscription presence = context.listener().holdPresence(StateSql.LOCK_PRESENCE_CLASS, prefix + '\u001f' + threadId)) {
             while (true) {
                 ticket.arm();
-                Attempt attempt = tryAcquire(threadId, options.ttl());
+                attempt = tryAcquire(threadId, options.ttl());
                 if (attempt.lock().isPresent()) {
                     return attempt.lock();
                 }
@@ -397,15 +403,17 @@ public final class StateStore {
         Check.key("threadId", threadId);
         Check.notNull("type", type);
         Check.wait("maxWait", maxWait);
-        if (maxWait.isZero()) {
-            return dequeue(threadId, type);
+        long deadline = System.nanoTime() + maxWait.toNanos();
+        Optional<QueueEntry<T>> entry = dequeue(threadId, type);
+        if (entry.isPresent() || maxWait.isZero()) {
+            return entry;
         }
         ensureListening();
-        long deadline = System.nanoTime() + maxWait.toNanos();
-        try (Wakeups.Ticket ticket = wakeups.register(topic('Q', threadId))) {
+        try (Wakeups.Ticket ticket = wakeups.register(topic('Q', threadId));
+             NotificationListener.Subscription presence = context.listener().holdPresence(StateSql.QUEUE_PRESENCE_CLASS, prefix + '\u001f' + threadId)) {
             while (true) {
                 ticket.arm();
-                Optional<QueueEntry<T>> entry = dequeue(threadId, type);
+                entry = dequeue(threadId, type);
                 long left = deadline - System.nanoTime();
                 if (entry.isPresent() || left <= 0) {
                     return entry;

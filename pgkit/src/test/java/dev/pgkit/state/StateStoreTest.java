@@ -288,6 +288,37 @@ class StateStoreTest {
         }
 
         @Test
+        void onlyWritesSomeoneWaitsForSendANotify() throws Exception {
+            String payload = "Q" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
+                    .digest((state.keyPrefix() + "\u001f" + "q-quiet").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            try (java.sql.Connection spy = pgkit.dataSource().getConnection()) {
+                spy.createStatement().execute("LISTEN pgkit_state");
+                org.postgresql.PGConnection pg = spy.unwrap(org.postgresql.PGConnection.class);
+                state.enqueue("q-quiet", new Message("nobody waits", 1), Duration.ofMinutes(1), 10);
+                assertThat(payloads(pg)).as("no waiter anywhere: no NOTIFY").doesNotContain(payload);
+                state.dequeue("q-quiet", Message.class);
+
+                var waiter = java.util.concurrent.CompletableFuture.supplyAsync(() -> state.dequeue("q-quiet", Message.class, Duration.ofSeconds(20)));
+                sleep(1_200); // the waiter registers its presence
+                state.enqueue("q-quiet", new Message("someone waits", 2), Duration.ofMinutes(1), 10);
+                assertThat(waiter.get(10, java.util.concurrent.TimeUnit.SECONDS)).map(e -> e.message().n()).contains(2);
+                assertThat(payloads(pg)).contains(payload);
+                spy.createStatement().execute("UNLISTEN *");
+            }
+        }
+
+        private List<String> payloads(org.postgresql.PGConnection pg) throws java.sql.SQLException {
+            List<String> out = new java.util.ArrayList<>();
+            org.postgresql.PGNotification[] ns = pg.getNotifications(700);
+            if (ns != null) {
+                for (var n : ns) {
+                    out.add(n.getParameter());
+                }
+            }
+            return out;
+        }
+
+        @Test
         void waitingDequeueTimesOutEmpty() {
             assertThat(state.dequeue("q5", Message.class, Duration.ofMillis(300))).isEmpty();
         }
