@@ -56,8 +56,8 @@ public final class Database {
      * Runs {@code sql} (one statement, or several separated by semicolons that then run as one
      * implicit transaction in a single round trip) and reads its last result set.
      */
-    public <T> T query(String operation, String sql, Binder binder, ResultReader<T> reader) {
-        return withConnection(operation, connection -> {
+    public <T> T query(String operation, Object subject, String sql, Binder binder, ResultReader<T> reader) {
+        return withConnection(operation, subject, connection -> {
             try (PreparedStatement statement = connection.prepareStatement(sql)) {
                 binder.bind(statement);
                 boolean isResultSet = statement.execute();
@@ -84,8 +84,8 @@ public final class Database {
     }
 
     /** Runs one data-modifying statement and returns its update count. */
-    public int update(String operation, String sql, Binder binder) {
-        return withConnection(operation, connection -> {
+    public int update(String operation, Object subject, String sql, Binder binder) {
+        return withConnection(operation, subject, connection -> {
             try (PreparedStatement statement = connection.prepareStatement(sql)) {
                 binder.bind(statement);
                 return statement.executeUpdate();
@@ -100,11 +100,19 @@ public final class Database {
      * notice proves the statement never ran.
      */
     public <T> T withConnection(String operation, ConnectionWork<T> work) {
+        return withConnection(operation, null, work);
+    }
+
+    /**
+     * Like {@link #withConnection(String, ConnectionWork)}; errors name the operation and its subject
+     * (a key, a table) as {@code operation(subject)}. Kept apart so the hot path builds no strings.
+     */
+    public <T> T withConnection(String operation, Object subject, ConnectionWork<T> work) {
         try {
             return runOnce(work);
         } catch (SQLException e) {
             if (!wasTerminatedBeforeRunning(e)) {
-                throw translate(operation, e);
+                throw translate(name(operation, subject), e);
             }
             if (dataSource instanceof HikariDataSource pool && pool.getHikariPoolMXBean() != null) {
                 pool.getHikariPoolMXBean().softEvictConnections(); // after a restart every idle connection is dead too
@@ -113,9 +121,13 @@ public final class Database {
                 return runOnce(work);
             } catch (SQLException again) {
                 again.addSuppressed(e);
-                throw translate(operation, again);
+                throw translate(name(operation, subject), again);
             }
         }
+    }
+
+    private static String name(String operation, Object subject) {
+        return subject == null ? operation : operation + "(" + subject + ")";
     }
 
     private <T> T runOnce(ConnectionWork<T> work) throws SQLException {

@@ -69,7 +69,7 @@ public final class Housekeeper {
         long total = 0;
         int deleted;
         do {
-            deleted = database.update("delete expired rows of " + qualified, sql, statement -> { });
+            deleted = database.update("delete expired rows", qualified, sql, statement -> { });
             total += deleted;
         } while (deleted == BATCH);
         return total;

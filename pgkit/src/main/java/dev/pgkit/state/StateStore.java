@@ -68,7 +68,7 @@ public final class StateStore {
     /** Subscribes to a thread (idempotent). */
     public void subscribe(String threadId) {
         Check.key("threadId", threadId);
-        database.update("state.subscribe(" + threadId + ")", sql.subscribe, s -> {
+        database.update("state.subscribe", threadId, sql.subscribe, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
         });
@@ -77,7 +77,7 @@ public final class StateStore {
     /** Unsubscribes from a thread; a no-op when not subscribed. */
     public void unsubscribe(String threadId) {
         Check.key("threadId", threadId);
-        database.update("state.unsubscribe(" + threadId + ")", sql.unsubscribe, s -> {
+        database.update("state.unsubscribe", threadId, sql.unsubscribe, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
         });
@@ -86,7 +86,7 @@ public final class StateStore {
     /** Whether a thread is subscribed to. */
     public boolean isSubscribed(String threadId) {
         Check.key("threadId", threadId);
-        return database.query("state.isSubscribed(" + threadId + ")", sql.isSubscribed, s -> {
+        return database.query("state.isSubscribed", threadId, sql.isSubscribed, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
         }, rs -> rs.next() && rs.getBoolean(1));
@@ -133,7 +133,7 @@ public final class StateStore {
     public boolean releaseLock(Lock lock) {
         Check.notNull("lock", lock);
         lock.closeByHolder();
-        return database.query("state.releaseLock(" + lock.threadId() + ")", sql.lockRelease, s -> {
+        return database.query("state.releaseLock", lock.threadId(), sql.lockRelease, s -> {
             s.setString(1, prefix);
             s.setString(2, lock.threadId());
             s.setString(3, lock.token());
@@ -150,7 +150,7 @@ public final class StateStore {
         Check.notNull("lock", lock);
         long ttlMillis = Check.ttl("ttl", ttl);
         long start = System.nanoTime();
-        Optional<Instant> extended = database.query("state.extendLock(" + lock.threadId() + ")", sql.lockExtend, s -> {
+        Optional<Instant> extended = database.query("state.extendLock", lock.threadId(), sql.lockExtend, s -> {
             s.setLong(1, ttlMillis);
             s.setString(2, prefix);
             s.setString(3, lock.threadId());
@@ -167,7 +167,7 @@ public final class StateStore {
     /** Releases the lock on {@code threadId} whoever holds it; the holder's later release is a no-op. */
     public boolean forceReleaseLock(String threadId) {
         Check.key("threadId", threadId);
-        return database.query("state.forceReleaseLock(" + threadId + ")", sql.lockForceRelease, s -> {
+        return database.query("state.forceReleaseLock", threadId, sql.lockForceRelease, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
         }, ResultSet::next);
@@ -180,7 +180,7 @@ public final class StateStore {
         long ttlMillis = Check.ttl("ttl", ttl);
         String token = "pg_" + UUID.randomUUID();
         long start = System.nanoTime();
-        return database.query("state.acquireLock(" + threadId + ")", sql.lockAcquire, s -> {
+        return database.query("state.acquireLock", threadId, sql.lockAcquire, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
             s.setString(3, token);
@@ -232,7 +232,7 @@ public final class StateStore {
     public <T> Optional<T> get(String key, Class<T> type) {
         Check.key("key", key);
         Check.notNull("type", type);
-        String json = database.query("state.get(" + key + ")", sql.cacheGet, s -> {
+        String json = database.query("state.get", key, sql.cacheGet, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
         }, rs -> rs.next() ? rs.getString(1) : null);
@@ -264,7 +264,7 @@ public final class StateStore {
     /** Deletes {@code key}; true if it had a live value. */
     public boolean delete(String key) {
         Check.key("key", key);
-        return database.query("state.delete(" + key + ")", sql.cacheDelete, s -> {
+        return database.query("state.delete", key, sql.cacheDelete, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
         }, rs -> rs.next() && rs.getLong(1) > 0);
@@ -273,8 +273,8 @@ public final class StateStore {
     private boolean set(String key, Object value, Duration ttl, boolean onlyIfAbsent) {
         Check.key("key", key);
         String json = encode("value", value);
-        String operation = (onlyIfAbsent ? "state.setIfNotExists(" : "state.set(") + key + ")";
-        return database.update(operation, onlyIfAbsent ? sql.cacheSetIfAbsent : sql.cacheSet, s -> {
+        String operation = onlyIfAbsent ? "state.setIfNotExists" : "state.set";
+        return database.update(operation, key, onlyIfAbsent ? sql.cacheSetIfAbsent : sql.cacheSet, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
             s.setString(3, json);
@@ -300,7 +300,7 @@ public final class StateStore {
         String json = encode("value", value);
         Long ttl = options.ttl().map(Duration::toMillis).orElse(null);
         Integer max = options.maxLength().isPresent() ? options.maxLength().getAsInt() : null;
-        database.query("state.appendToList(" + key + ")", sql.listAppend, s -> {
+        database.query("state.appendToList", key, sql.listAppend, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
             s.setString(3, prefix);
@@ -319,7 +319,7 @@ public final class StateStore {
     public <T> List<T> getList(String key, Class<T> type) {
         Check.key("key", key);
         Check.notNull("type", type);
-        List<String> values = database.query("state.getList(" + key + ")", sql.listGet, s -> {
+        List<String> values = database.query("state.getList", key, sql.listGet, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
         }, rs -> {
@@ -359,7 +359,7 @@ public final class StateStore {
         Check.key("threadId", threadId);
         long ttlMillis = Check.ttl("ttl", ttl);
         String json = encode("message", message);
-        return database.query("state.enqueue(" + threadId + ")", sql.queueEnqueue, s -> {
+        return database.query("state.enqueue", threadId, sql.queueEnqueue, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
             s.setString(3, prefix);
@@ -384,7 +384,7 @@ public final class StateStore {
     public <T> Optional<QueueEntry<T>> dequeue(String threadId, Class<T> type) {
         Check.key("threadId", threadId);
         Check.notNull("type", type);
-        String json = database.query("state.dequeue(" + threadId + ")", sql.queueDequeue, s -> {
+        String json = database.query("state.dequeue", threadId, sql.queueDequeue, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
             s.setString(3, prefix);
@@ -426,7 +426,7 @@ public final class StateStore {
     /** The number of live entries in the queue of {@code threadId}. */
     public int queueDepth(String threadId) {
         Check.key("threadId", threadId);
-        return database.query("state.queueDepth(" + threadId + ")", sql.queueDepth, s -> {
+        return database.query("state.queueDepth", threadId, sql.queueDepth, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
         }, rs -> {
