@@ -132,17 +132,18 @@ public final class Database {
 
     private <T> T runOnce(ConnectionWork<T> work) throws SQLException {
         try (Connection connection = dataSource.getConnection()) {
-            if (connection.getAutoCommit()) {
-                return work.run(connection);
-            }
-            try {
-                T result = work.run(connection);
-                connection.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, e);
-                throw e;
-            }
+            return connection.getAutoCommit() ? work.run(connection) : commitOrRollback(connection, work);
+        }
+    }
+
+    private static <T> T commitOrRollback(Connection connection, ConnectionWork<T> work) throws SQLException {
+        try {
+            T result = work.run(connection);
+            connection.commit();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            rollbackQuietly(connection, e);
+            throw e;
         }
     }
 
@@ -158,12 +159,7 @@ public final class Database {
             boolean autoCommit = connection.getAutoCommit();
             connection.setAutoCommit(false);
             try {
-                T result = work.run(connection);
-                connection.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(connection, e);
-                throw e;
+                return commitOrRollback(connection, work);
             } finally {
                 connection.setAutoCommit(autoCommit);
             }
