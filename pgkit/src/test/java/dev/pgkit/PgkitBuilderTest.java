@@ -63,11 +63,29 @@ class PgkitBuilderTest {
                 try (Pgkit pgkit = Pgkit.builder().dataSource(callers).schema(schema).disableHousekeeping().build()) {
                     pgkit.state().set("via-caller-pool", 7);
                     assertThat(owner.state().get("via-caller-pool", Integer.class)).as("committed").contains(7);
+                    // waits work too: the LISTEN connection then comes from the caller's pool
+                    assertThat(pgkit.state().dequeue("nothing-here", String.class, Duration.ofMillis(200))).isEmpty();
+                    assertThat(pgkit.status().listenerConnected()).isTrue();
                 }
                 assertThat(callers.isClosed()).isFalse();
                 assertThat(Db.scalar(owner, "SELECT 1")).isEqualTo(1);
             }
             Db.execute(owner, "DROP SCHEMA \"" + schema + "\" CASCADE");
+        }
+    }
+
+    @Test
+    void listenerCanUseItsOwnUrl(TestPostgres postgres) throws Exception {
+        String schema = TestPostgres.uniqueName("listener_url");
+        try (Pgkit pgkit = Db.builder(postgres, schema).listenerUrl(postgres.url()).build()) {
+            var state = pgkit.state();
+            var waiter = java.util.concurrent.CompletableFuture.supplyAsync(() -> state.dequeue("q", String.class, Duration.ofSeconds(20)));
+            Thread.sleep(1_000);
+            state.enqueue("q", "through the direct listener", Duration.ofMinutes(1));
+            assertThat(waiter.get(10, java.util.concurrent.TimeUnit.SECONDS)).map(e -> e.message()).contains("through the direct listener");
+            assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgkit-listener' AND pid = "
+                    + pgkit.status().listenerBackendPid().orElseThrow())).isEqualTo(1);
+            Db.execute(pgkit, "DROP SCHEMA \"" + schema + "\" CASCADE");
         }
     }
 
