@@ -8,6 +8,7 @@ import dev.pgkit.db.Database;
 import dev.pgkit.db.Identifier;
 import dev.pgkit.db.NotificationListener;
 import dev.pgkit.db.SchemaComponent;
+import dev.pgkit.db.SchemaManager;
 import dev.pgkit.json.JacksonJsonCodec;
 import dev.pgkit.json.JsonCodec;
 import dev.pgkit.state.StateOptions;
@@ -91,11 +92,21 @@ public final class Pgkit implements AutoCloseable {
         return applied;
     }
 
-    /** The DDL of every adapter, for DBAs and Flyway/Liquibase users. */
+    /** The DDL of every adapter in this Pgkit's schema, for DBAs and Flyway/Liquibase users. */
     public String schemaDdl() {
+        return schemaDdl(schema());
+    }
+
+    /**
+     * The DDL of every adapter in {@code schema}, without a database: what {@code pgkit schema} prints.
+     *
+     * @throws IllegalArgumentException if {@code schema} is not a safe identifier
+     */
+    public static String schemaDdl(String schema) {
+        SchemaManager manager = new SchemaManager(null, Identifier.of("schema", schema));
         StringBuilder out = new StringBuilder();
         for (SchemaComponent component : COMPONENTS) {
-            out.append(context.schemaManager().ddl(component)).append('\n');
+            out.append(manager.ddl(component)).append('\n');
         }
         return out.toString();
     }

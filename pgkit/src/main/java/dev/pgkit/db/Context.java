@@ -90,7 +90,8 @@ public final class Context implements AutoCloseable {
     public synchronized NotificationListener listener() {
         ensureOpen();
         if (listener == null) {
-            listener = new NotificationListener(listenerSource, database.describe(), connectTimeout);
+            listener = new NotificationListener(listenerSource, database.describe(), connectTimeout,
+                    channel -> database.query("wake the listener", channel, "SELECT pg_notify(?, '')", s -> s.setString(1, channel), rs -> null));
         }
         return listener;
     }

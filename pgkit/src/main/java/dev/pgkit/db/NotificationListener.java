@@ -65,6 +65,7 @@ public final class NotificationListener implements AutoCloseable {
     private final AtomicLong reconnects = new AtomicLong();
     private volatile Connection connection;
     private volatile int backendPid;
+    private final Waker waker;
     private volatile boolean closed;
 
     private static final class Channel {
@@ -109,8 +110,22 @@ public final class NotificationListener implements AutoCloseable {
         void close();
     }
 
+    /**
+     * Sends a notification on another connection; used to cut the listener's wait short when a new
+     * LISTEN or presence lock is queued, so callers do not wait out the poll interval.
+     */
+    @FunctionalInterface
+    public interface Waker {
+        void notify(String channel) throws Exception;
+    }
+
     public NotificationListener(ConnectionSource source, String describe, Duration activationTimeout) {
+        this(source, describe, activationTimeout, null);
+    }
+
+    public NotificationListener(ConnectionSource source, String describe, Duration activationTimeout, Waker waker) {
         this.source = source;
+        this.waker = waker;
         this.describe = describe;
         this.activationTimeout = activationTimeout;
         this.dispatcher = Executors.newSingleThreadExecutor(daemon("pgkit-notify"));
@@ -134,6 +149,9 @@ public final class NotificationListener implements AutoCloseable {
             pendingListens.add(created);
             return created;
         });
+        if (!state.active.isDone()) {
+            wakeUp();
+        }
         state.handlers.add(handler);
         try {
             state.active.get(activationTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -166,6 +184,7 @@ public final class NotificationListener implements AutoCloseable {
         });
         if (presence.requested.compareAndSet(false, true)) {
             pendingPresences.add(presence);
+            wakeUp();
         }
         try {
             presence.held.get(activationTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -240,6 +259,7 @@ public final class NotificationListener implements AutoCloseable {
                     Connection opened = source.open();
                     opened.setAutoCommit(true);
                     backendPid = opened.unwrap(PGConnection.class).getBackendPID();
+                    execute(opened, "LISTEN " + wakeChannel(backendPid));
                     pendingListens.clear();
                     pendingUnlistens.clear();
                     pendingPresences.clear();
@@ -320,6 +340,23 @@ public final class NotificationListener implements AutoCloseable {
             if (!channels.containsKey(channel)) {
                 execute(connection, "UNLISTEN " + Identifier.of("channel", channel).quoted());
             }
+        }
+    }
+
+    private static String wakeChannel(int pid) {
+        return "pgkit_listener_wake_" + pid;
+    }
+
+    /** Ends the current wait early (best effort: without a waker, or on failure, the poll interval bounds the delay). */
+    private void wakeUp() {
+        Connection current = connection;
+        if (waker == null || current == null) {
+            return;
+        }
+        try {
+            waker.notify(wakeChannel(backendPid));
+        } catch (Exception e) {
+            log.debug("could not wake the pgkit listener: {}", e.getMessage());
         }
     }
 

@@ -1,0 +1,166 @@
+package dev.pgkit.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pgkit.Pgkit;
+import dev.pgkit.state.ListOptions;
+import dev.pgkit.state.StateStore;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** Load generators that measure each adapter against the PostgreSQL floor in the same run. */
+@Command(name = "bench", description = "Measure adapters against the PostgreSQL floor.", subcommands = BenchCommand.State.class)
+final class BenchCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** {@code pgkit bench state}. */
+    @Command(name = "state", description = "Each state operation at each concurrency, with the floor (plain pgjdbc and pgbench running "
+            + "the equivalent single statement) measured in the same run.")
+    static final class State implements Callable<Integer> {
+        @Mixin
+        DatabaseOptions database;
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--duration", defaultValue = "5", description = "seconds measured per cell (default: ${DEFAULT-VALUE}), after 1 s of warm-up")
+        int seconds;
+
+        @Option(names = "--concurrency", split = ",", defaultValue = "1,8,32", description = "client threads (default: ${DEFAULT-VALUE})")
+        List<Integer> concurrencies;
+
+        @Option(names = "--json", description = "also write the figures to this file as JSON")
+        Path json;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            PgkitCommand root = (PgkitCommand) spec.root().userObject();
+            Duration warmup = Duration.ofSeconds(1);
+            Duration duration = Duration.ofSeconds(seconds);
+            int maxClients = concurrencies.stream().mapToInt(Integer::intValue).max().orElse(1);
+            List<Map<String, Object>> cells = new ArrayList<>();
+            try (DatabaseOptions.Target target = database.connect("bench", root.environment, true, out, maxClients)) {
+                Pgkit pgkit = target.pgkit();
+                StateStore state = pgkit.state("bench-" + UUID.randomUUID().toString().substring(0, 8));
+                Floor floor = new Floor(pgkit.dataSource(), pgkit.schema());
+                floor.prepare(maxClients);
+                out.printf("pgkit bench state on %s, %d s per cell after 1 s warm-up, %d cores%n", pgkit.status().server(), seconds,
+                        Runtime.getRuntime().availableProcessors());
+                out.printf("%-14s %5s %11s %9s %9s | %11s %6s | %11s %6s%n", "operation", "conc", "ops/s", "p50 µs", "p99 µs",
+                        "jdbc floor", "ratio", "pgbench", "ratio");
+                for (int clients : concurrencies) {
+                    LoadRunner.Result selectFloor = floor.pgjdbc(false, clients, warmup, duration);
+                    LoadRunner.Result upsertFloor = floor.pgjdbc(true, clients, warmup, duration);
+                    OptionalDouble selectBench = floor.pgbench(false, clients, duration);
+                    OptionalDouble upsertBench = floor.pgbench(true, clients, duration);
+                    print(out, cells, "floor select", clients, selectFloor, selectFloor, selectBench);
+                    print(out, cells, "floor upsert", clients, upsertFloor, upsertFloor, upsertBench);
+                    for (Operation op : Operation.values()) {
+                        LoadRunner.Result result = LoadRunner.run(clients, warmup, duration, index -> op.worker(state, "w" + index));
+                        boolean read = op == Operation.GET;
+                        print(out, cells, op.label, clients, result, read ? selectFloor : upsertFloor, read ? selectBench : upsertBench);
+                    }
+                    out.flush();
+                }
+            }
+            if (json != null) {
+                Map<String, Object> report = new LinkedHashMap<>();
+                report.put("benchmark", "state");
+                report.put("at", Instant.now().toString());
+                report.put("secondsPerCell", seconds);
+                report.put("cores", Runtime.getRuntime().availableProcessors());
+                report.put("cells", cells);
+                new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), report);
+                out.println("figures written to " + json);
+            }
+            out.flush();
+            return 0;
+        }
+
+        private static void print(PrintWriter out, List<Map<String, Object>> cells, String label, int clients, LoadRunner.Result result,
+                                  LoadRunner.Result jdbcFloor, OptionalDouble pgbenchFloor) {
+            double jdbcRatio = result.opsPerSecond() / jdbcFloor.opsPerSecond();
+            String pgbench = pgbenchFloor.isPresent() ? String.format("%11.0f %6.2f", pgbenchFloor.getAsDouble(), result.opsPerSecond() / pgbenchFloor.getAsDouble())
+                    : String.format("%11s %6s", "n/a", "");
+            out.printf("%-14s %5d %11.0f %9.0f %9.0f | %11.0f %6.2f | %s%n", label, clients, result.opsPerSecond(), result.p50Micros(),
+                    result.p99Micros(), jdbcFloor.opsPerSecond(), jdbcRatio, pgbench);
+            Map<String, Object> cell = new LinkedHashMap<>();
+            cell.put("operation", label);
+            cell.put("concurrency", clients);
+            cell.put("opsPerSecond", Math.round(result.opsPerSecond()));
+            cell.put("p50Micros", Math.round(result.p50Micros()));
+            cell.put("p99Micros", Math.round(result.p99Micros()));
+            cell.put("jdbcFloorOpsPerSecond", Math.round(jdbcFloor.opsPerSecond()));
+            cell.put("ratioToJdbcFloor", Math.round(jdbcRatio * 1000) / 1000.0);
+            if (pgbenchFloor.isPresent()) {
+                cell.put("pgbenchFloorTps", Math.round(pgbenchFloor.getAsDouble()));
+                cell.put("ratioToPgbenchFloor", Math.round(result.opsPerSecond() / pgbenchFloor.getAsDouble() * 1000) / 1000.0);
+            }
+            cells.add(cell);
+        }
+    }
+
+    /** The measured state operations; each worker has a key of its own. */
+    enum Operation {
+        GET("get") {
+            @Override
+            LoadRunner.Worker worker(StateStore state, String key) {
+                state.set(key, "v");
+                return () -> state.get(key, String.class);
+            }
+        },
+        SET("set") {
+            @Override
+            LoadRunner.Worker worker(StateStore state, String key) {
+                return () -> state.set(key, "v", Duration.ofHours(1));
+            }
+        },
+        ENQUEUE("enqueue") {
+            @Override
+            LoadRunner.Worker worker(StateStore state, String key) {
+                return () -> state.enqueue(key, "m", Duration.ofMinutes(10), 1000);
+            }
+        },
+        APPEND("appendToList") {
+            @Override
+            LoadRunner.Worker worker(StateStore state, String key) {
+                ListOptions capped = ListOptions.none().maxLength(100);
+                return () -> state.appendToList(key, "v", capped);
+            }
+        },
+        LOCK_RELEASE("lock+release") {
+            @Override
+            LoadRunner.Worker worker(StateStore state, String key) {
+                return () -> state.releaseLock(state.acquireLock(key, Duration.ofSeconds(30)).orElseThrow());
+            }
+        };
+
+        final String label;
+
+        Operation(String label) {
+            this.label = label;
+        }
+
+        abstract LoadRunner.Worker worker(StateStore state, String key);
+    }
+}
