@@ -138,7 +138,7 @@ final class BenchCommand implements Runnable {
         ENQUEUE("enqueue") {
             @Override
             LoadRunner.Worker worker(StateStore state, String key) {
-                return () -> state.enqueue(key, "m", Duration.ofMinutes(10), 1000);
+                return () -> state.enqueue(key, "m", Duration.ofMinutes(10), 10); // the Chat SDK default maxQueueSize
             }
         },
         APPEND("appendToList") {

@@ -95,15 +95,15 @@ final class StateSql {
                 SELECT count(*) FILTER (WHERE expires_at IS NULL OR expires_at > now()) FROM deleted""".formatted(cache);
 
         // params: prefix, key (lock); prefix, key, value, ttl ms or null, max length or null.
-        // The new row and the newest (max - 1) live rows stay; older rows go. A ttl re-times the live rows
-        // (the TTL applies to the whole list). Work is bounded by the cap, not by the list's history.
+        // The new row and the newest (max - 1) rows stay; older rows go (expired rows count, as in the Node
+        // adapter, so the boundary comes from the primary key alone). A ttl re-times the live rows (the TTL
+        // applies to the whole list). Work is bounded by the cap, not by the list's history.
         listAppend = """
                 SELECT pg_advisory_xact_lock(%2$d, hashtext(?::text || chr(31) || ?::text));
                 WITH p AS (SELECT ?::text AS prefix, ?::text AS list_key, ?::text AS value, ?::bigint AS ttl_ms, ?::integer AS max_length),
                 oldest_dropped AS (
                   SELECT l.seq FROM %1$s l, p
                   WHERE p.max_length IS NOT NULL AND l.key_prefix = p.prefix AND l.list_key = p.list_key
-                    AND (l.expires_at IS NULL OR l.expires_at > now())
                   ORDER BY l.seq DESC OFFSET (SELECT max_length - 1 FROM p) LIMIT 1),
                 trimmed AS (
                   DELETE FROM %1$s l USING p, oldest_dropped d
@@ -130,17 +130,15 @@ final class StateSql {
                 SELECT pg_advisory_xact_lock(%3$d, hashtext(?::text || chr(31) || ?::text));
                 WITH p AS (SELECT ?::text AS prefix, ?::text AS thread_id, ?::text AS message, ?::integer AS max_size,
                                   now() AS enqueued_at, now() + ?::bigint * interval '1 millisecond' AS expires_at),
-                oldest_dropped AS (
-                  SELECT q.seq FROM %1$s q, p
-                  WHERE p.max_size IS NOT NULL AND q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.expires_at > now()
-                  ORDER BY q.seq DESC OFFSET (SELECT max_size - 1 FROM p) LIMIT 1),
+                newest AS (
+                  SELECT q.seq, row_number() OVER (ORDER BY q.seq DESC) AS newer
+                  FROM %1$s q, p
+                  WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.expires_at > now()
+                  ORDER BY q.seq DESC LIMIT (SELECT max_size FROM p)),
                 dropped AS (
-                  DELETE FROM %1$s q USING p, oldest_dropped d
-                  WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.seq <= d.seq AND q.expires_at > now()),
-                live AS (
-                  SELECT count(*) AS n FROM (
-                    SELECT 1 FROM %1$s q, p WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.expires_at > now()
-                    LIMIT (SELECT max_size FROM p)) bounded),
+                  DELETE FROM %1$s q USING p
+                  WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.expires_at > now()
+                    AND q.seq <= (SELECT seq FROM newest WHERE newer = p.max_size)),
                 enqueued AS (
                   INSERT INTO %1$s (key_prefix, thread_id, value, expires_at)
                   SELECT prefix, thread_id,
@@ -150,7 +148,7 @@ final class StateSql {
                          expires_at
                   FROM p
                   RETURNING seq)
-                SELECT least((SELECT n FROM live) + (SELECT count(*) FROM enqueued), coalesce(p.max_size, 2147483647)),
+                SELECT least((SELECT count(*) FROM newest) + (SELECT count(*) FROM enqueued), coalesce(p.max_size, 2147483647)),
                        %2$s
                 FROM p""".formatted(queues, wakeWaiters(QUEUE_PRESENCE_CLASS, "'Q'", "p.prefix", "p.thread_id"), QUEUE_LOCK_CLASS);
         // params: prefix, thread, prefix, thread. Claims the oldest live entry no one else is claiming.
