@@ -259,6 +259,7 @@ public final class NotificationListener implements AutoCloseable {
                     Connection opened = source.open();
                     opened.setAutoCommit(true);
                     backendPid = opened.unwrap(PGConnection.class).getBackendPID();
+                    connection = opened; // before any future completes, so callers see a connected listener
                     execute(opened, "LISTEN " + wakeChannel(backendPid));
                     pendingListens.clear();
                     pendingUnlistens.clear();
@@ -270,7 +271,6 @@ public final class NotificationListener implements AutoCloseable {
                     for (Presence presence : presences.values()) {
                         lockShared(opened, presence);
                     }
-                    connection = opened;
                     backoff = 100;
                     if (everConnected) {
                         reconnects.incrementAndGet();
