@@ -228,7 +228,7 @@ public final class StateStore {
 
     // ---------------------------------------------------------------- cache
 
-    /** The live value of {@code key} as a {@code type}, in one query; empty when absent or expired. */
+    /** The live value of {@code key} as a {@code type}, in one query; empty when absent, expired or JSON {@code null}. */
     public <T> Optional<T> get(String key, Class<T> type) {
         Check.key("key", key);
         Check.notNull("type", type);
@@ -236,7 +236,8 @@ public final class StateStore {
             s.setString(1, prefix);
             s.setString(2, key);
         }, rs -> rs.next() ? rs.getString(1) : null);
-        return json == null ? Optional.empty() : Optional.of(decode(json, type));
+        // A stored JSON null (Node's set(key, null)) reads as absent, as the Node adapter's get returns null.
+        return json == null ? Optional.empty() : Optional.ofNullable(decode(json, type));
     }
 
     /** Stores {@code value} under {@code key} with no expiry. */
