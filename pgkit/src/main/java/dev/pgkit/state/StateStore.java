@@ -34,6 +34,12 @@ import java.util.UUID;
  * which reads what {@code JSON.stringify} wrote and writes what {@code JSON.parse} reads.
  */
 public final class StateStore {
+    /**
+     * The longest a waiting acquire or dequeue sleeps between attempts when no NOTIFY wakes it: the Node
+     * adapter, sharing these tables, releases locks and enqueues without NOTIFY.
+     */
+    static final long RECHECK_NANOS = 1_000_000_000L;
+
     private final Database database;
     private final JsonCodec codec;
     private final Context context;
@@ -104,7 +110,8 @@ public final class StateStore {
 
     /**
      * Takes the lock on {@code threadId}, waiting up to {@link LockOptions#maxWait()} for its holder to
-     * release it (woken by the release, not by polling) or for its lease to end.
+     * release it (woken by a pgkit release's NOTIFY; a release by a Node service, which sends none, is seen
+     * within a second) or for its lease to end.
      *
      * @return the lock, or empty if it was still held when the wait ended
      * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
@@ -218,10 +225,10 @@ public final class StateStore {
                 if (left <= 0) {
                     return Optional.empty();
                 }
-                // Wake at the release (NOTIFY) or when the holder's lease ends (its releaser may not notify: a Node
-                // service, a crash); re-check within a second when the holder's lease is unknown.
-                long untilExpiry = attempt.retryMillis().isPresent() ? (attempt.retryMillis().getAsInt() + 1) * 1_000_000L : 1_000_000_000L;
-                await(ticket, Math.min(left, untilExpiry), "lock " + threadId);
+                // Wake at the release (NOTIFY), when the holder's lease ends, or within RECHECK_NANOS: a Node
+                // service releases without NOTIFY, and a crashed holder never releases.
+                long untilExpiry = attempt.retryMillis().isPresent() ? (attempt.retryMillis().getAsInt() + 1) * 1_000_000L : RECHECK_NANOS;
+                await(ticket, Math.min(left, Math.min(untilExpiry, RECHECK_NANOS)), "lock " + threadId);
             }
         }
     }
@@ -395,8 +402,8 @@ public final class StateStore {
     }
 
     /**
-     * Like {@link #dequeue(String, Class)}, but waits up to {@code maxWait} for an entry, woken by the
-     * enqueue (NOTIFY) rather than by polling.
+     * Like {@link #dequeue(String, Class)}, but waits up to {@code maxWait} for an entry, woken by a pgkit
+     * enqueue's NOTIFY; an entry a Node service enqueues (it sends no NOTIFY) is seen within a second.
      *
      * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
      */
@@ -419,7 +426,8 @@ public final class StateStore {
                 if (entry.isPresent() || left <= 0) {
                     return entry;
                 }
-                await(ticket, left, "queue " + threadId);
+                // Woken by a pgkit enqueue (NOTIFY); a Node service enqueues without NOTIFY, so re-check within RECHECK_NANOS.
+                await(ticket, Math.min(left, RECHECK_NANOS), "queue " + threadId);
             }
         }
     }

@@ -18,6 +18,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -336,6 +339,34 @@ class NodeInteropTest {
         assertThat(java.releaseLock(again)).isTrue();
         assertThat(java.releaseLock(other)).as("Java's release after node's force-release is a no-op").isFalse();
         assertThat(java.acquireLock("other-lock", ttl)).as("node holds other-lock").isEmpty();
+    }
+
+    @Test
+    void javaWaitersSeeNodeWritesPromptly() throws Exception {
+        node();
+        // The Node adapter sends no NOTIFY: Java's waiting dequeue and acquire must still see its writes soon.
+        JsonNode nodeLock = runNode(step("acquireLock", "wait-lock", 60_000)).get(0).get("value");
+        assertThat(nodeLock.path("threadId").asText()).isEqualTo("wait-lock");
+        CompletableFuture<Optional<QueueEntry<Msg>>> dequeued = CompletableFuture.supplyAsync(() -> java.dequeue("wait-queue", Msg.class, Duration.ofSeconds(20)));
+        CompletableFuture<Optional<Lock>> acquired = CompletableFuture.supplyAsync(
+                () -> java.acquireLock("wait-lock", LockOptions.lease(Duration.ofSeconds(30)).waitUpTo(Duration.ofSeconds(20))));
+        Thread.sleep(500); // both are waiting
+        assertThat(dequeued).isNotDone();
+        assertThat(acquired).isNotDone();
+
+        runNode(
+                step("enqueue", "wait-queue", map("message", map("text", "late", "n", 1), "enqueuedAt", nodeNow(0), "expiresAt", nodeNow(60_000)), 10),
+                step("releaseLock", nodeLock));
+        long released = System.nanoTime();
+        Optional<QueueEntry<Msg>> entry = dequeued.get(30, TimeUnit.SECONDS);
+        long dequeueMillis = (System.nanoTime() - released) / 1_000_000;
+        Optional<Lock> lock = acquired.get(30, TimeUnit.SECONDS);
+        long acquireMillis = (System.nanoTime() - released) / 1_000_000;
+        assertThat(entry).map(e -> e.message()).contains(new Msg("late", 1));
+        assertThat(lock).as("the lock node released, long before its 60 s lease ends").isPresent();
+        assertThat(dequeueMillis).as("dequeue saw node's enqueue within ms").isLessThan(3_000);
+        assertThat(acquireMillis).as("acquire saw node's release within ms").isLessThan(3_000);
+        java.releaseLock(lock.get());
     }
 
     @Test
