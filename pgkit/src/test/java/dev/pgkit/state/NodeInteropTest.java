@@ -364,8 +364,8 @@ class NodeInteropTest {
         long acquireMillis = (System.nanoTime() - released) / 1_000_000;
         assertThat(entry).map(e -> e.message()).contains(new Msg("late", 1));
         assertThat(lock).as("the lock node released, long before its 60 s lease ends").isPresent();
-        assertThat(dequeueMillis).as("dequeue saw node's enqueue within ms").isLessThan(3_000);
-        assertThat(acquireMillis).as("acquire saw node's release within ms").isLessThan(3_000);
+        assertThat(dequeueMillis).as("dequeue saw node's enqueue within ms").isLessThan(5_000);
+        assertThat(acquireMillis).as("acquire saw node's release within ms").isLessThan(5_000);
         java.releaseLock(lock.get());
     }
 
