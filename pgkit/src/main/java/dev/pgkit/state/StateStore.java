@@ -34,6 +34,12 @@ import java.util.UUID;
  * which reads what {@code JSON.stringify} wrote and writes what {@code JSON.parse} reads.
  */
 public final class StateStore {
+    /**
+     * The longest a waiting acquire or dequeue sleeps between attempts when no NOTIFY wakes it: the Node
+     * adapter, sharing these tables, releases locks and enqueues without NOTIFY.
+     */
+    static final long RECHECK_NANOS = 1_000_000_000L;
+
     private final Database database;
     private final JsonCodec codec;
     private final Context context;
@@ -104,7 +110,8 @@ public final class StateStore {
 
     /**
      * Takes the lock on {@code threadId}, waiting up to {@link LockOptions#maxWait()} for its holder to
-     * release it (woken by the release, not by polling) or for its lease to end.
+     * release it (woken by a pgkit release's NOTIFY; a release by a Node service, which sends none, is seen
+     * within a second) or for its lease to end.
      *
      * @return the lock, or empty if it was still held when the wait ended
      * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
@@ -218,17 +225,17 @@ public final class StateStore {
                 if (left <= 0) {
                     return Optional.empty();
                 }
-                // Wake at the release (NOTIFY) or when the holder's lease ends (its releaser may not notify: a Node
-                // service, a crash); re-check within a second when the holder's lease is unknown.
-                long untilExpiry = attempt.retryMillis().isPresent() ? (attempt.retryMillis().getAsInt() + 1) * 1_000_000L : 1_000_000_000L;
-                await(ticket, Math.min(left, untilExpiry), "lock " + threadId);
+                // Wake at the release (NOTIFY), when the holder's lease ends, or within RECHECK_NANOS: a Node
+                // service releases without NOTIFY, and a crashed holder never releases.
+                long untilExpiry = attempt.retryMillis().isPresent() ? (attempt.retryMillis().getAsInt() + 1) * 1_000_000L : RECHECK_NANOS;
+                await(ticket, Math.min(left, Math.min(untilExpiry, RECHECK_NANOS)), "lock " + threadId);
             }
         }
     }
 
     // ---------------------------------------------------------------- cache
 
-    /** The live value of {@code key} as a {@code type}, in one query; empty when absent or expired. */
+    /** The live value of {@code key} as a {@code type}, in one query; empty when absent, expired or JSON {@code null}. */
     public <T> Optional<T> get(String key, Class<T> type) {
         Check.key("key", key);
         Check.notNull("type", type);
@@ -236,7 +243,8 @@ public final class StateStore {
             s.setString(1, prefix);
             s.setString(2, key);
         }, rs -> rs.next() ? rs.getString(1) : null);
-        return json == null ? Optional.empty() : Optional.of(decode(json, type));
+        // A stored JSON null (Node's set(key, null)) reads as absent, as the Node adapter's get returns null.
+        return json == null ? Optional.empty() : Optional.ofNullable(decode(json, type));
     }
 
     /** Stores {@code value} under {@code key} with no expiry. */
@@ -394,8 +402,8 @@ public final class StateStore {
     }
 
     /**
-     * Like {@link #dequeue(String, Class)}, but waits up to {@code maxWait} for an entry, woken by the
-     * enqueue (NOTIFY) rather than by polling.
+     * Like {@link #dequeue(String, Class)}, but waits up to {@code maxWait} for an entry, woken by a pgkit
+     * enqueue's NOTIFY; an entry a Node service enqueues (it sends no NOTIFY) is seen within a second.
      *
      * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
      */
@@ -418,7 +426,8 @@ public final class StateStore {
                 if (entry.isPresent() || left <= 0) {
                     return entry;
                 }
-                await(ticket, left, "queue " + threadId);
+                // Woken by a pgkit enqueue (NOTIFY); a Node service enqueues without NOTIFY, so re-check within RECHECK_NANOS.
+                await(ticket, Math.min(left, RECHECK_NANOS), "queue " + threadId);
             }
         }
     }

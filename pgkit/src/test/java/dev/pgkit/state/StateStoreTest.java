@@ -201,6 +201,16 @@ class StateStoreTest {
         }
 
         @Test
+        void aStoredJsonNullReadsAsAbsent() {
+            // What the Node adapter's set(key, null) writes; its get returns null for it.
+            Db.execute(pgkit, "INSERT INTO \"" + pgkit.schema() + "\".chat_state_cache (key_prefix, cache_key, value) VALUES ('"
+                    + state.keyPrefix() + "', 'k-null', 'null')");
+            assertThat(state.get("k-null", Object.class)).isEmpty();
+            assertThat(state.get("k-null", String.class)).isEmpty();
+            assertThat(state.setIfNotExists("k-null", "x")).as("the row is there, with no expiry").isFalse();
+        }
+
+        @Test
         void setWithoutTtlClearsAnEarlierTtl() {
             state.set("k4", 1, Duration.ofMinutes(5));
             state.set("k4", 2);
