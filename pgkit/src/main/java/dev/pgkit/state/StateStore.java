@@ -522,7 +522,8 @@ public final class StateStore {
         return new QueueEntry<>(message, Instant.ofEpochMilli(stored.enqueuedAt), Instant.ofEpochMilli(stored.expiresAt));
     }
 
-    /** The stored shape of a Chat SDK QueueEntry. */
+    /** The stored shape of a Chat SDK QueueEntry (fields a newer Node version may add are ignored). */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
     static final class StoredEntry {
         public Object message;
         public long enqueuedAt;
