@@ -15,9 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.UUID;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,11 +34,7 @@ final class BenchCommand implements Runnable {
     /** {@code pgkit bench state}. */
     @Command(name = "state", description = "Each state operation at each concurrency, with the floor (plain pgjdbc and pgbench running "
             + "the equivalent single statement) measured in the same run.")
-    static final class State implements Callable<Integer> {
-        @Mixin
-        DatabaseOptions database;
-        @Spec
-        CommandSpec spec;
+    static final class State extends DatabaseCommand {
 
         @Option(names = "--duration", defaultValue = "5", description = "seconds measured per cell (default: ${DEFAULT-VALUE}), after 1 s of warm-up")
         int seconds;
@@ -53,13 +47,12 @@ final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            PrintWriter out = spec.commandLine().getOut();
-            PgkitCommand root = (PgkitCommand) spec.root().userObject();
+            PrintWriter out = out();
             Duration warmup = Duration.ofSeconds(1);
             Duration duration = Duration.ofSeconds(seconds);
             int maxClients = concurrencies.stream().mapToInt(Integer::intValue).max().orElse(1);
             List<Map<String, Object>> cells = new ArrayList<>();
-            try (DatabaseOptions.Target target = database.connect("bench", root.environment, true, out, maxClients)) {
+            try (DatabaseOptions.Target target = connect(true, maxClients)) {
                 Pgkit pgkit = target.pgkit();
                 StateStore state = pgkit.state("bench-" + UUID.randomUUID().toString().substring(0, 8));
                 Floor floor = new Floor(pgkit.dataSource(), pgkit.schema());

@@ -40,11 +40,6 @@ final class DatabaseOptions {
     }
 
     /** Connects to the configured database; without one, fails (or starts an embedded server if allowed). */
-    Target connect(String command, Map<String, String> env, boolean embeddedAllowed, PrintWriter out) {
-        return connect(command, env, embeddedAllowed, out, 4);
-    }
-
-    /** Like {@link #connect(String, Map, boolean, PrintWriter)}, with a pool of {@code poolSize} connections. */
     Target connect(String command, Map<String, String> env, boolean embeddedAllowed, PrintWriter out, int poolSize) {
         if (!configured(env)) {
             if (!embeddedAllowed) {

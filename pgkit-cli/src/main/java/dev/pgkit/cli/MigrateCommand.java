@@ -1,24 +1,16 @@
 package dev.pgkit.cli;
 
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** Applies every adapter's missing schema versions. */
 @Command(name = "migrate", description = "Apply every adapter's missing schema versions.")
-final class MigrateCommand implements Callable<Integer> {
-    @Mixin
-    DatabaseOptions database;
-    @Spec
-    CommandSpec spec;
+final class MigrateCommand extends DatabaseCommand {
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
-        try (DatabaseOptions.Target target = database.connect("migrate", ((PgkitCommand) spec.root().userObject()).environment, false, out)) {
+        PrintWriter out = out();
+        try (DatabaseOptions.Target target = connect(false)) {
             int applied = target.pgkit().migrate();
             out.println("applied " + applied + " schema version(s) in schema " + target.pgkit().schema()
                     + "; now at " + target.pgkit().status().schemaVersions());

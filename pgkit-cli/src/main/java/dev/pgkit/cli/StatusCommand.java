@@ -9,24 +9,16 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** Schema versions, row and expired-row counts per table, listener state. */
 @Command(name = "status", description = "Show schema versions, row and expired-row counts, and listener state.")
-final class StatusCommand implements Callable<Integer> {
-    @Mixin
-    DatabaseOptions database;
-    @Spec
-    CommandSpec spec;
+final class StatusCommand extends DatabaseCommand {
 
     @Override
     public Integer call() throws SQLException {
-        PrintWriter out = spec.commandLine().getOut();
-        try (DatabaseOptions.Target target = database.connect("status", ((PgkitCommand) spec.root().userObject()).environment, false, out)) {
+        PrintWriter out = out();
+        try (DatabaseOptions.Target target = connect(false)) {
             Pgkit pgkit = target.pgkit();
             Pgkit.Status status = pgkit.status();
             out.println("server:   " + status.server());
