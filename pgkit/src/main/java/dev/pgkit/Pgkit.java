@@ -313,12 +313,13 @@ public final class Pgkit implements AutoCloseable {
                 probe(describe, dataSource::getConnection);
                 NotificationListener.ConnectionSource listener = listenerUrl != null
                         ? directSource(withOptions(ConnectionSettings.parse(listenerUrl)).with("ApplicationName", "pgkit-listener"))
-                        : dataSource::getConnection;
+                        : listenerBeside(dataSource);
                 Database database = new Database(dataSource, describe);
                 return new Pgkit(new Context(database, schemaName, valueCodec, autoCreateSchema, listener, connectTimeout, housekeeping), null);
             }
 
             ConnectionSettings settings = withOptions(url != null ? ConnectionSettings.parse(url) : ConnectionSettings.fromEnvironment(environment));
+            ConnectionSettings listenerSettings = listenerUrl != null ? withOptions(ConnectionSettings.parse(listenerUrl)) : settings;
             probe(settings.describe(), directSource(settings));
             HikariConfig config = new HikariConfig();
             config.setPoolName("pgkit");
@@ -333,7 +334,6 @@ public final class Pgkit implements AutoCloseable {
             } catch (RuntimeException e) {
                 throw new PgkitConnectionException("cannot connect to PostgreSQL at " + settings.describe() + ": " + rootMessage(e), e);
             }
-            ConnectionSettings listenerSettings = listenerUrl != null ? withOptions(ConnectionSettings.parse(listenerUrl)) : settings;
             Database database = new Database(pool, settings.describe());
             Context context = new Context(database, schemaName, valueCodec, autoCreateSchema,
                     directSource(listenerSettings.with("ApplicationName", "pgkit-listener")), connectTimeout, housekeeping);
@@ -361,6 +361,27 @@ public final class Pgkit implements AutoCloseable {
             return out;
         }
 
+        /**
+         * The LISTEN connection for a caller's pool: a direct connection with the pool's own settings where
+         * they can be read (a HikariCP pool configured with a JDBC URL), so no pool slot is held forever;
+         * otherwise one connection borrowed from the pool (pass {@link #listenerUrl} to avoid that).
+         */
+        private static NotificationListener.ConnectionSource listenerBeside(DataSource dataSource) {
+            if (dataSource instanceof HikariDataSource hikari && hikari.getJdbcUrl() != null) {
+                java.util.Properties properties = new java.util.Properties();
+                properties.putAll(hikari.getDataSourceProperties());
+                if (hikari.getUsername() != null) {
+                    properties.setProperty("user", hikari.getUsername());
+                }
+                if (hikari.getPassword() != null) {
+                    properties.setProperty("password", hikari.getPassword());
+                }
+                properties.setProperty("ApplicationName", "pgkit-listener");
+                return () -> DriverManager.getConnection(hikari.getJdbcUrl(), properties);
+            }
+            return dataSource::getConnection;
+        }
+
         private static NotificationListener.ConnectionSource directSource(ConnectionSettings settings) {
             return () -> DriverManager.getConnection(settings.jdbcUrl(), settings.properties());
         }
@@ -377,7 +398,7 @@ public final class Pgkit implements AutoCloseable {
         private static String describeDataSource(DataSource dataSource) {
             try (Connection connection = dataSource.getConnection()) {
                 var meta = connection.getMetaData();
-                return meta.getURL() + " as " + meta.getUserName();
+                return ConnectionSettings.redact(meta.getURL()) + " as " + meta.getUserName();
             } catch (SQLException e) {
                 throw new PgkitConnectionException("cannot connect to PostgreSQL through the given DataSource: " + e.getMessage(), e);
             }

@@ -95,7 +95,7 @@ class PgkitBuilderTest {
         String schema = TestPostgres.uniqueName("threads");
         Pgkit pgkit = Db.builder(postgres, schema).housekeepingInterval(Duration.ofMillis(200)).build();
         pgkit.state().dequeue("nothing", String.class, Duration.ofMillis(100)); // starts the listener
-        assertThat(newPgkitThreads(before)).extracting(Thread::getName).contains("pgkit-listener", "pgkit-scheduler");
+        assertThat(newPgkitThreads(before)).extracting(Thread::getName).contains("pgkit-listener", "pgkit-housekeeping");
         assertThat(newPgkitThreads(before)).allMatch(Thread::isDaemon);
         Db.dropAndClose(pgkit);
         assertThat(newPgkitThreads(before)).as("threads left running after close()").isEmpty();

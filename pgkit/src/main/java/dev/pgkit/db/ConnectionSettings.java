@@ -180,7 +180,7 @@ public record ConnectionSettings(String jdbcUrl, Properties properties, String d
     }
 
     /** The URL with any password replaced, for messages. */
-    static String redact(String url) {
+    public static String redact(String url) {
         return url.replaceAll("://([^:/@]*):[^@/]*@", "://$1:***@").replaceAll("(?i)(password=)[^&]*", "$1***");
     }
 }

@@ -28,6 +28,7 @@ public final class Context implements AutoCloseable {
     private final Set<String> ready = ConcurrentHashMap.newKeySet();
     private NotificationListener listener;
     private ScheduledExecutorService scheduler;
+    private ScheduledExecutorService housekeeping;
     private boolean closed;
 
     public Context(Database database, Identifier schema, JsonCodec codec, boolean autoCreateSchema,
@@ -81,7 +82,7 @@ public final class Context implements AutoCloseable {
                 schemaManager.verify(component);
             }
             housekeeper.register(component);
-            housekeepingInterval.ifPresent(interval -> housekeeper.start(scheduler(), interval));
+            housekeepingInterval.ifPresent(interval -> housekeeper.start(housekeepingThread(), interval));
             ready.add(component.name());
         }
     }
@@ -101,16 +102,29 @@ public final class Context implements AutoCloseable {
         return Optional.ofNullable(listener);
     }
 
-    /** The shared scheduler thread {@code pgkit-scheduler} (housekeeping, lock watchdog). */
+    /** The shared scheduler thread {@code pgkit-scheduler} (the lock watchdog: short, timely tasks only). */
     public synchronized ScheduledExecutorService scheduler() {
         ensureOpen();
         if (scheduler == null) {
-            ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, NotificationListener.daemon("pgkit-scheduler"));
-            executor.setRemoveOnCancelPolicy(true);
-            executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-            scheduler = Executors.unconfigurableScheduledExecutorService(executor);
+            scheduler = singleThread("pgkit-scheduler");
         }
         return scheduler;
+    }
+
+    /** Housekeeping's own thread: a long cleanup must never delay a lock renewal. */
+    private synchronized ScheduledExecutorService housekeepingThread() {
+        ensureOpen();
+        if (housekeeping == null) {
+            housekeeping = singleThread("pgkit-housekeeping");
+        }
+        return housekeeping;
+    }
+
+    private static ScheduledExecutorService singleThread(String name) {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, NotificationListener.daemon(name));
+        executor.setRemoveOnCancelPolicy(true);
+        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        return Executors.unconfigurableScheduledExecutorService(executor);
     }
 
     public synchronized boolean isClosed() {
@@ -125,12 +139,14 @@ public final class Context implements AutoCloseable {
         }
         closed = true;
         housekeeper.stop();
-        if (scheduler != null) {
-            scheduler.shutdownNow();
-            try {
-                scheduler.awaitTermination(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        for (ScheduledExecutorService executor : new ScheduledExecutorService[] {scheduler, housekeeping}) {
+            if (executor != null) {
+                executor.shutdownNow();
+                try {
+                    executor.awaitTermination(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
         if (listener != null) {

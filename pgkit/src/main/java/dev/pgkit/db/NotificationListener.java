@@ -42,6 +42,9 @@ import org.slf4j.LoggerFactory;
 public final class NotificationListener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NotificationListener.class);
     static final int POLL_MILLIS = 500;
+    /** How often an idle LISTEN connection is probed, so a silently dead one (a failover, a dropped route) is replaced. */
+    static final long HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final int NETWORK_TIMEOUT_MILLIS = 10_000;
     /** How long a presence lock outlives its last waiter, so that repeated waits on one key do not re-register. */
     static final long PRESENCE_LINGER_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final long MAX_BACKOFF_MILLIS = 5_000;
@@ -67,6 +70,7 @@ public final class NotificationListener implements AutoCloseable {
     private volatile int backendPid;
     private final Waker waker;
     private volatile boolean closed;
+    private long lastHeartbeat;
 
     private static final class Channel {
         final String name;
@@ -140,6 +144,11 @@ public final class NotificationListener implements AutoCloseable {
      * @throws PgkitConnectionException if the LISTEN could not be made active within the timeout
      */
     public Subscription listen(String channel, NotificationHandler handler) {
+        return listen(channel, handler, activationTimeout);
+    }
+
+    /** Like {@link #listen(String, NotificationHandler)}, giving up after {@code timeout}. */
+    public Subscription listen(String channel, NotificationHandler handler, Duration timeout) {
         Identifier.of("channel", channel);
         if (closed) {
             throw new IllegalStateException("the notification listener is closed");
@@ -154,7 +163,7 @@ public final class NotificationListener implements AutoCloseable {
         }
         state.handlers.add(handler);
         try {
-            state.active.get(activationTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            state.active.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             state.handlers.remove(handler);
@@ -162,7 +171,7 @@ public final class NotificationListener implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             state.handlers.remove(handler);
             throw new PgkitConnectionException("could not LISTEN on channel " + channel + " at " + describe
-                    + " within " + activationTimeout.toMillis() + " ms: is the server reachable and not behind a transaction-mode pooler?", e);
+                    + " within " + timeout.toMillis() + " ms: is the server reachable and not behind a transaction-mode pooler?", e);
         }
         return () -> unsubscribe(channel, handler);
     }
@@ -174,6 +183,11 @@ public final class NotificationListener implements AutoCloseable {
      * has passed). Returns once the lock is held.
      */
     public Subscription holdPresence(int classId, String key) {
+        return holdPresence(classId, key, activationTimeout);
+    }
+
+    /** Like {@link #holdPresence(int, String)}, giving up after {@code timeout}. */
+    public Subscription holdPresence(int classId, String key, Duration timeout) {
         Presence.Key id = new Presence.Key(classId, key);
         Presence presence = presences.compute(id, (k, existing) -> {
             Presence p = existing != null ? existing : new Presence(k);
@@ -187,7 +201,7 @@ public final class NotificationListener implements AutoCloseable {
             wakeUp();
         }
         try {
-            presence.held.get(activationTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            presence.held.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             presence.release();
@@ -195,7 +209,7 @@ public final class NotificationListener implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             presence.release();
             throw new PgkitConnectionException("could not register a waiter on the LISTEN connection to " + describe
-                    + " within " + activationTimeout.toMillis() + " ms", e);
+                    + " within " + timeout.toMillis() + " ms", e);
         }
         return presence::release;
     }
@@ -224,10 +238,15 @@ public final class NotificationListener implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        closeQuietly(connection);
         thread.interrupt();
         try {
-            thread.join(5_000);
+            // the listener thread ends its current wait (at most POLL_MILLIS), cleans its connection and closes it;
+            // closing it from here instead could hand a pooled connection back while it is still in use
+            thread.join(POLL_MILLIS + 2_000);
+            if (thread.isAlive()) {
+                closeQuietly(connection);
+                thread.join(5_000);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -259,7 +278,9 @@ public final class NotificationListener implements AutoCloseable {
                     Connection opened = source.open();
                     opened.setAutoCommit(true);
                     backendPid = opened.unwrap(PGConnection.class).getBackendPID();
+                    opened.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MILLIS);
                     connection = opened; // before any future completes, so callers see a connected listener
+                    lastHeartbeat = System.nanoTime();
                     execute(opened, "LISTEN " + wakeChannel(backendPid));
                     pendingListens.clear();
                     pendingUnlistens.clear();
@@ -280,6 +301,10 @@ public final class NotificationListener implements AutoCloseable {
                     everConnected = true;
                 }
                 drainCommands();
+                if (System.nanoTime() - lastHeartbeat > HEARTBEAT_NANOS) {
+                    execute(connection, "SELECT 1");
+                    lastHeartbeat = System.nanoTime();
+                }
                 PGNotification[] notifications = connection.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
                 if (notifications != null) {
                     for (PGNotification notification : notifications) {
@@ -303,8 +328,21 @@ public final class NotificationListener implements AutoCloseable {
                 backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
             }
         }
-        closeQuietly(connection);
+        release(connection);
         connection = null;
+    }
+
+    /** Leaves a healthy connection as it found it (no LISTEN, no presence locks) before closing it: it may be pooled. */
+    private static void release(Connection connection) {
+        if (connection == null) {
+            return;
+        }
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("UNLISTEN *; SELECT pg_advisory_unlock_all()");
+        } catch (SQLException ignored) {
+            // broken: closing it is all that is left
+        }
+        closeQuietly(connection);
     }
 
     private void drainCommands() throws SQLException {

@@ -42,6 +42,10 @@ public final class SchemaManager {
      * concurrent instances migrate exactly once; returns what this call applied (usually nothing).
      */
     public List<Migration> migrate(SchemaComponent component) {
+        // Up to date: no lock, no DDL, so a runtime role without CREATE starts against a migrated schema.
+        if (appliedVersions().getOrDefault(component.name(), 0) >= component.latestVersion()) {
+            return List.of();
+        }
         return database.inTransaction("migrate schema " + schema + " for " + component.name(), connection -> {
             try (Statement statement = connection.createStatement()) {
                 statement.execute("SET LOCAL lock_timeout = '60s'");

@@ -6,7 +6,8 @@ import dev.pgkit.db.Identifier;
  * Every statement the state adapter sends, named after its operation. Each is one round trip;
  * the list append and the enqueue are two statements sent together (one round trip, one implicit
  * transaction): a per-key advisory lock, then the work, whose fresh snapshot then sees every
- * earlier writer of that key, so caps hold exactly under concurrency.
+ * earlier writer of that key, so caps hold exactly under concurrency. That needs READ COMMITTED (a new
+ * snapshot per statement), so those batches set it first, whatever the pool or database default is.
  */
 final class StateSql {
     /** The channel on which lock releases and enqueues wake waiters; the payload says which key. */
@@ -102,6 +103,7 @@ final class StateSql {
         // adapter, so the boundary comes from the primary key alone). A ttl re-times the live rows (the TTL
         // applies to the whole list). Work is bounded by the cap, not by the list's history.
         listAppend = """
+                SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
                 SELECT pg_advisory_xact_lock(%2$d, hashtext(?::text || chr(31) || ?::text));
                 WITH p AS (SELECT ?::text AS prefix, ?::text AS list_key, ?::text AS value, ?::bigint AS ttl_ms, ?::integer AS max_length),
                 oldest_dropped AS (
@@ -130,9 +132,10 @@ final class StateSql {
         // drops the oldest live entries beyond max size, wakes dequeue waiters and returns the new depth.
         // Expired entries are invisible to every read and left to housekeeping.
         queueEnqueue = """
+                SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
                 SELECT pg_advisory_xact_lock(%3$d, hashtext(?::text || chr(31) || ?::text));
                 WITH p AS (SELECT ?::text AS prefix, ?::text AS thread_id, ?::text AS message, ?::integer AS max_size,
-                                  now() AS enqueued_at, now() + ?::bigint * interval '1 millisecond' AS expires_at),
+                                  clock_timestamp() AS enqueued_at, clock_timestamp() + ?::bigint * interval '1 millisecond' AS expires_at),
                 newest AS (
                   SELECT q.seq, row_number() OVER (ORDER BY q.seq DESC) AS newer
                   FROM %1$s q, p
@@ -175,6 +178,6 @@ final class StateSql {
     private static String wakeWaiters(int presenceClass, String kind, String prefix, String key) {
         String name = prefix + " || chr(31) || " + key;
         return "CASE WHEN pg_try_advisory_xact_lock(" + presenceClass + ", hashtext(" + name + ")) THEN 0"
-                + " ELSE (SELECT count(*) FROM (SELECT pg_notify('" + CHANNEL + "', " + kind + " || md5(" + name + "))) notified) END";
+                + " ELSE (SELECT count(*) FROM (SELECT pg_notify('" + CHANNEL + "', " + kind + " || md5(convert_to(" + name + ", 'UTF8')))) notified) END";
     }
 }

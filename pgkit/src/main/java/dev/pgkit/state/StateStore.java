@@ -1,5 +1,6 @@
 package dev.pgkit.state;
 
+import dev.pgkit.PgkitConnectionException;
 import dev.pgkit.PgkitException;
 import dev.pgkit.db.Context;
 import dev.pgkit.db.Database;
@@ -212,9 +213,8 @@ public final class StateStore {
         if (attempt.lock().isPresent()) {
             return attempt.lock();
         }
-        ensureListening();
         try (Wakeups.Ticket ticket = wakeups.register(topic('L', threadId));
-             NotificationListener.Subscription presence = context.listener().holdPresence(StateSql.LOCK_PRESENCE_CLASS, prefix + '\u001f' + threadId)) {
+             NotificationListener.Subscription presence = announceWaiter(StateSql.LOCK_PRESENCE_CLASS, threadId, deadline)) {
             while (true) {
                 ticket.arm();
                 attempt = tryAcquire(threadId, options.ttl());
@@ -227,7 +227,7 @@ public final class StateStore {
                 }
                 // Wake at the release (NOTIFY), when the holder's lease ends, or within RECHECK_NANOS: a Node
                 // service releases without NOTIFY, and a crashed holder never releases.
-                long untilExpiry = attempt.retryMillis().isPresent() ? (attempt.retryMillis().getAsInt() + 1) * 1_000_000L : RECHECK_NANOS;
+                long untilExpiry = attempt.retryMillis().isPresent() ? (attempt.retryMillis().getAsInt() + 1L) * 1_000_000L : RECHECK_NANOS;
                 await(ticket, Math.min(left, Math.min(untilExpiry, RECHECK_NANOS)), "lock " + threadId);
             }
         }
@@ -416,9 +416,8 @@ public final class StateStore {
         if (entry.isPresent() || maxWait.isZero()) {
             return entry;
         }
-        ensureListening();
         try (Wakeups.Ticket ticket = wakeups.register(topic('Q', threadId));
-             NotificationListener.Subscription presence = context.listener().holdPresence(StateSql.QUEUE_PRESENCE_CLASS, prefix + '\u001f' + threadId)) {
+             NotificationListener.Subscription presence = announceWaiter(StateSql.QUEUE_PRESENCE_CLASS, threadId, deadline)) {
             while (true) {
                 ticket.arm();
                 entry = dequeue(threadId, type);
@@ -459,7 +458,21 @@ public final class StateStore {
         return current;
     }
 
-    private void ensureListening() {
+    /**
+     * Listens on the state channel and takes the key's presence lock, within the caller's deadline. If the
+     * LISTEN connection is unavailable the wait still works, by re-checking every {@link #RECHECK_NANOS}.
+     */
+    private NotificationListener.Subscription announceWaiter(int presenceClass, String key, long deadline) {
+        try {
+            Duration left = Duration.ofNanos(Math.max(1_000_000L, deadline - System.nanoTime()));
+            ensureListening(left);
+            return context.listener().holdPresence(presenceClass, prefix + '\u001f' + key, left);
+        } catch (PgkitConnectionException e) {
+            return () -> { };
+        }
+    }
+
+    private void ensureListening(Duration timeout) {
         if (listening) {
             return;
         }
@@ -475,7 +488,7 @@ public final class StateStore {
                     public void onReconnect() {
                         wakeups.wakeAll();
                     }
-                });
+                }, timeout);
                 listening = true;
             }
         }
