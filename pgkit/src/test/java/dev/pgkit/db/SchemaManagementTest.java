@@ -121,6 +121,11 @@ class SchemaManagementTest {
                     reader.state().set("granted", true);
                     assertThat(reader.state().acquireLock("granted", Duration.ofSeconds(5))).isPresent();
                 }
+                // with auto-creation on (the default), a role without CREATE still starts on a current schema
+                try (Pgkit runtime = Db.builder(postgres, schema).credentials(role, "reader").build()) {
+                    runtime.state().set("no-ddl-needed", 1);
+                    assertThat(runtime.state().get("no-ddl-needed", Integer.class)).contains(1);
+                }
             } finally {
                 Db.execute(admin, "DROP OWNED BY " + role);
                 Db.execute(admin, "DROP ROLE " + role);

@@ -234,4 +234,34 @@ class StateConcurrencyTest {
         assertThat(taken.get()).isEqualTo(entries);
         assertThat(falseEmpties.get()).isZero();
     }
+
+    @Test
+    void capsHoldWhenThePoolDefaultsToRepeatableRead() throws Exception {
+        com.zaxxer.hikari.HikariConfig config = new com.zaxxer.hikari.HikariConfig();
+        config.setDataSource(servers.get(0).dataSource());
+        config.setMaximumPoolSize(8);
+        config.setTransactionIsolation("TRANSACTION_REPEATABLE_READ");
+        try (com.zaxxer.hikari.HikariDataSource repeatableRead = new com.zaxxer.hikari.HikariDataSource(config);
+             Pgkit pgkit = Pgkit.builder().dataSource(repeatableRead).schema(servers.get(0).schema()).disableHousekeeping().build()) {
+            StateStore store = pgkit.state(prefix);
+            ExecutorService pool = Executors.newFixedThreadPool(8);
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    for (int i = 0; i < 60; i++) {
+                        store.enqueue("rr-queue", thread * 1_000 + i, Duration.ofMinutes(10), 7);
+                        store.appendToList("rr-list", i, ListOptions.none().maxLength(7));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get(2, TimeUnit.MINUTES);
+            }
+            pool.shutdown();
+            assertThat(store.queueDepth("rr-queue")).isEqualTo(7);
+            assertThat(store.getList("rr-list", Integer.class)).hasSize(7);
+        }
+    }
 }
