@@ -127,10 +127,6 @@ public final class Context implements AutoCloseable {
         return Executors.unconfigurableScheduledExecutorService(executor);
     }
 
-    public synchronized boolean isClosed() {
-        return closed;
-    }
-
     /** Stops housekeeping, the scheduler and the listener, and waits for their threads. */
     @Override
     public synchronized void close() {

@@ -19,7 +19,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.UUID;
 
 /**
@@ -181,7 +181,7 @@ public final class StateStore {
         }, ResultSet::next);
     }
 
-    private record Attempt(Optional<Lock> lock, OptionalInt retryMillis) {
+    private record Attempt(Optional<Lock> lock, OptionalLong retryMillis) {
     }
 
     private Attempt tryAcquire(String threadId, Duration ttl) {
@@ -197,13 +197,13 @@ public final class StateStore {
             s.setString(6, threadId);
         }, rs -> {
             if (!rs.next()) {
-                return new Attempt(Optional.empty(), OptionalInt.empty()); // taken by a writer our snapshot cannot see yet
+                return new Attempt(Optional.empty(), OptionalLong.empty()); // taken by a writer our snapshot cannot see yet
             }
             if (rs.getBoolean(1)) {
                 Instant expires = rs.getTimestamp(2).toInstant();
-                return new Attempt(Optional.of(new Lock(this, threadId, token, rs.getLong(3), ttl, expires, start)), OptionalInt.empty());
+                return new Attempt(Optional.of(new Lock(this, threadId, token, rs.getLong(3), ttl, expires, start)), OptionalLong.empty());
             }
-            return new Attempt(Optional.empty(), OptionalInt.of((int) Math.min(Integer.MAX_VALUE, rs.getLong(4))));
+            return new Attempt(Optional.empty(), OptionalLong.of(rs.getLong(4)));
         });
     }
 
@@ -227,8 +227,8 @@ public final class StateStore {
                 }
                 // Wake at the release (NOTIFY), when the holder's lease ends, or within RECHECK_NANOS: a Node
                 // service releases without NOTIFY, and a crashed holder never releases.
-                long untilExpiry = attempt.retryMillis().isPresent() ? (attempt.retryMillis().getAsInt() + 1L) * 1_000_000L : RECHECK_NANOS;
-                await(ticket, Math.min(left, Math.min(untilExpiry, RECHECK_NANOS)), "lock " + threadId);
+                long leaseLeftNanos = (attempt.retryMillis().orElse(Long.MAX_VALUE / 2_000_000L) + 1) * 1_000_000L;
+                await(ticket, Math.min(left, Math.min(leaseLeftNanos, RECHECK_NANOS)), "lock " + threadId);
             }
         }
     }
