@@ -1,7 +1,7 @@
 package dev.pgkit.cli;
 
 import dev.pgkit.Pgkit;
-import dev.pgkit.db.SchemaComponent;
+import dev.pgkit.internal.SchemaComponent;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

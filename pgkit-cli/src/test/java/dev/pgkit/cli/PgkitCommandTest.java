@@ -35,7 +35,7 @@ class PgkitCommandTest {
     @AfterAll
     static void dropSchema() throws Exception {
         run(Map.of(), "migrate", "--url", url, "--schema", schema); // ensures the schema exists, then drop it
-        var settings = dev.pgkit.db.ConnectionSettings.parse(url);
+        var settings = dev.pgkit.internal.ConnectionSettings.parse(url);
         try (Connection c = DriverManager.getConnection(settings.jdbcUrl(), settings.properties())) {
             c.createStatement().execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
         }

@@ -1,8 +1,8 @@
 package dev.pgkit.state;
 
-import dev.pgkit.db.SchemaComponent;
-import dev.pgkit.db.SchemaComponent.Migration;
-import dev.pgkit.db.SchemaComponent.Requirement;
+import dev.pgkit.internal.SchemaComponent;
+import dev.pgkit.internal.SchemaComponent.Migration;
+import dev.pgkit.internal.SchemaComponent.Requirement;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package dev.pgkit.state;
 
-import dev.pgkit.db.Identifier;
+import dev.pgkit.internal.Identifier;
 
 /**
  * Every statement the state adapter sends, named after its operation. Each is one round trip;

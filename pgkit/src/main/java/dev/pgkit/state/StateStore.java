@@ -2,10 +2,10 @@ package dev.pgkit.state;
 
 import dev.pgkit.PgkitConnectionException;
 import dev.pgkit.PgkitException;
-import dev.pgkit.db.Context;
-import dev.pgkit.db.Database;
-import dev.pgkit.db.NotificationHandler;
-import dev.pgkit.db.NotificationListener;
+import dev.pgkit.internal.Context;
+import dev.pgkit.internal.Database;
+import dev.pgkit.internal.NotificationHandler;
+import dev.pgkit.internal.NotificationListener;
 import dev.pgkit.json.JsonCodec;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

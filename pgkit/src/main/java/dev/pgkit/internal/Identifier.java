@@ -1,11 +1,11 @@
-package dev.pgkit.db;
+package dev.pgkit.internal;
 
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
 /**
  * A validated SQL identifier (schema, table or channel name from configuration), always used quoted.
- * Internal to pgkit.
+ * Internal to pgkit (not exported).
  */
 public final class Identifier {
     private static final Pattern SAFE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");

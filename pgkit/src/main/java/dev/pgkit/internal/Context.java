@@ -1,4 +1,4 @@
-package dev.pgkit.db;
+package dev.pgkit.internal;
 
 import dev.pgkit.json.JsonCodec;
 import java.time.Duration;
@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * What the adapters of one {@code Pgkit} share: the pool, the schema, the codec, the one LISTEN
  * connection and the one scheduler thread (both started on first use), and schema readiness.
- * Internal to pgkit.
+ * Internal to pgkit (not exported).
  */
 public final class Context implements AutoCloseable {
     private final Database database;

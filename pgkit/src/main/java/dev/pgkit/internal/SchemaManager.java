@@ -1,8 +1,8 @@
-package dev.pgkit.db;
+package dev.pgkit.internal;
 
 import dev.pgkit.SchemaNotReadyException;
-import dev.pgkit.db.SchemaComponent.Migration;
-import dev.pgkit.db.SchemaComponent.Requirement;
+import dev.pgkit.internal.SchemaComponent.Migration;
+import dev.pgkit.internal.SchemaComponent.Requirement;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Applies each adapter's versioned DDL (once, however many instances start together) and checks a
- * schema that someone else manages. Internal to pgkit.
+ * schema that someone else manages. Internal to pgkit (not exported).
  */
 public final class SchemaManager {
     private static final Logger log = LoggerFactory.getLogger(SchemaManager.class);

@@ -1,4 +1,4 @@
-package dev.pgkit.db;
+package dev.pgkit.internal;
 
 import java.time.Duration;
 import java.util.List;
@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Deletes expired rows of the adapters in use, in bounded batches that skip rows other sessions hold,
- * so cleanup never takes long locks and several instances can run it at once. Internal to pgkit.
+ * so cleanup never takes long locks and several instances can run it at once. Internal to pgkit (not exported).
  */
 public final class Housekeeper {
     private static final Logger log = LoggerFactory.getLogger(Housekeeper.class);

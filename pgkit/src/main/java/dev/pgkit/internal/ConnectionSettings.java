@@ -1,4 +1,4 @@
-package dev.pgkit.db;
+package dev.pgkit.internal;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -7,7 +7,7 @@ import java.util.Properties;
 
 /**
  * Where and how to connect: a {@code jdbc:postgresql://} URL plus driver properties, built from a
- * libpq-style {@code postgres://} URL, a JDBC URL or the libpq environment variables. Internal to pgkit.
+ * libpq-style {@code postgres://} URL, a JDBC URL or the libpq environment variables. Internal to pgkit (not exported).
  *
  * @param jdbcUrl    the JDBC URL, without credentials
  * @param properties driver properties (user, password, TLS, ...)

@@ -1,4 +1,4 @@
-package dev.pgkit.db;
+package dev.pgkit.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * One adapter's schema: its versioned DDL, the privileges its statements need, and the tables whose
- * expired rows housekeeping removes. Internal to pgkit.
+ * expired rows housekeeping removes. Internal to pgkit (not exported).
  *
  * @param name           the adapter's name, as recorded in the version table
  * @param migrations     DDL scripts in version order, starting at 1

@@ -1,4 +1,4 @@
-package dev.pgkit.db;
+package dev.pgkit.internal;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgkit.PgkitConnectionException;
@@ -14,7 +14,7 @@ import javax.sql.DataSource;
 /**
  * Runs pgkit's statements on the shared pool: one borrowed connection per call, errors translated
  * into {@link PgkitException}s that name the operation and keep the {@link SQLException} as cause.
- * Internal to pgkit.
+ * Internal to pgkit (not exported).
  */
 public final class Database {
     /** Binds the parameters of a prepared statement. */

@@ -1,4 +1,4 @@
-package dev.pgkit.db;
+package dev.pgkit.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.pgkit.db;
+package dev.pgkit.internal;
 
 import dev.pgkit.PgkitConnectionException;
 import dev.pgkit.PgkitException;
@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * waiters. A writer that would wake waiters first tries the exclusive lock of that key; only if that
  * fails does it send {@code NOTIFY}, so writes nobody waits for never pay for NOTIFY's global commit
  * lock. Presence locks are re-taken after a reconnect, before waiters are told to re-check.
- * Internal to pgkit.
+ * Internal to pgkit (not exported).
  */
 public final class NotificationListener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NotificationListener.class);

@@ -1,6 +1,6 @@
-package dev.pgkit.db;
+package dev.pgkit.internal;
 
-/** Receives the notifications of the channels it listens to. Internal to pgkit. */
+/** Receives the notifications of the channels it listens to. Internal to pgkit (not exported). */
 public interface NotificationHandler {
     /** A notification arrived on {@code channel}; called on the listener's dispatch thread, keep it short. */
     void onNotification(String channel, String payload);
