@@ -38,7 +38,9 @@ public record SchemaComponent(String name, List<Migration> migrations, List<Requ
     public record Migration(int version, String description, String resource) {
         /** The script with the schema filled in. */
         public String sql(Identifier schema) {
-            try (InputStream in = SchemaComponent.class.getClassLoader().getResourceAsStream(resource)) {
+            // Class#getResourceAsStream, not the class loader's: in the dev.pgkit module the scripts' package is
+            // encapsulated, and only a lookup from inside the module finds them
+            try (InputStream in = SchemaComponent.class.getResourceAsStream("/" + resource)) {
                 if (in == null) {
                     throw new IllegalStateException("missing migration resource " + resource);
                 }
