@@ -43,10 +43,10 @@ final class StateDemo implements CliAdapter.DemoSection {
         waited.ifPresent(Lock::close);
 
         state.set("user:42", new TreeMap<>(Map.of("name", "Ada", "plan", "pro")), Duration.ofMinutes(5));
-        say(out, "set(user:42, {…}, 5 min)", "get = " + state.get("user:42", Map.class).map(Object::toString).orElse("(absent)"));
+        say(out, "set(user:42, {…}, 5 min)", "get = " + state.get("user:42", Object.class).map(Object::toString).orElse("(absent)"));
         say(out, "setIfNotExists(user:42)", "stored = " + state.setIfNotExists("user:42", "other"));
         say(out, "delete(user:42)", "deleted = " + state.delete("user:42") + ", get = "
-                + state.get("user:42", Map.class).map(Object::toString).orElse("(absent)"));
+                + state.get("user:42", Object.class).map(Object::toString).orElse("(absent)"));
 
         for (int i = 1; i <= 5; i++) {
             state.appendToList("recent", "message " + i, ListOptions.none().maxLength(3).ttl(Duration.ofHours(1)));
@@ -58,10 +58,10 @@ final class StateDemo implements CliAdapter.DemoSection {
             depth = state.enqueue("thread-2", Map.of("text", "hello " + i), Duration.ofMinutes(1), 3);
         }
         say(out, "enqueue ×4 (maxSize 3)", "depth = " + depth);
-        say(out, "dequeue", state.dequeue("thread-2", Map.class)
+        say(out, "dequeue", state.dequeue("thread-2", Object.class)
                 .map(entry -> entry.message() + ", enqueued " + entry.enqueuedAt() + " (server clock)").orElse("(empty)"));
         int drained = 0;
-        while (state.dequeue("thread-2", Map.class).isPresent()) {
+        while (state.dequeue("thread-2", Object.class).isPresent()) {
             drained++;
         }
         say(out, "dequeue until empty", drained + " more");
@@ -70,7 +70,7 @@ final class StateDemo implements CliAdapter.DemoSection {
             return state.enqueue("thread-2", Map.of("text", "late"), Duration.ofMinutes(1), 3);
         });
         start = System.nanoTime();
-        Optional<QueueEntry<Map>> woken = state.dequeue("thread-2", Map.class, Duration.ofSeconds(10));
+        Optional<QueueEntry<Object>> woken = state.dequeue("thread-2", Object.class, Duration.ofSeconds(10));
         long wokenMillis = (System.nanoTime() - start) / 1_000_000;
         late.join();
         say(out, "dequeue waiting up to 10 s", woken.map(entry -> entry.message() + " after " + wokenMillis
