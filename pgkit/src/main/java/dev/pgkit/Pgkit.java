@@ -2,17 +2,18 @@ package dev.pgkit;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.pgkit.internal.AdapterRegistry;
+import dev.pgkit.internal.Component;
 import dev.pgkit.internal.ConnectionSettings;
 import dev.pgkit.internal.Context;
 import dev.pgkit.internal.Database;
 import dev.pgkit.internal.Identifier;
 import dev.pgkit.internal.NotificationListener;
-import dev.pgkit.internal.SchemaComponent;
 import dev.pgkit.internal.SchemaManager;
+import dev.pgkit.internal.StatusTables;
 import dev.pgkit.json.JacksonJsonCodec;
 import dev.pgkit.json.JsonCodec;
 import dev.pgkit.state.StateOptions;
-import dev.pgkit.state.StateSchema;
 import dev.pgkit.state.StateStore;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -23,6 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 
 /**
@@ -41,12 +44,10 @@ import javax.sql.DataSource;
  * {@code PGPORT}, {@code PGUSER}, {@code PGPASSWORD}, {@code PGDATABASE}).
  */
 public final class Pgkit implements AutoCloseable {
-    /** Every adapter schema this build of pgkit knows, in the order {@code pgkit migrate} applies them. */
-    public static final List<SchemaComponent> COMPONENTS = List.of(StateSchema.COMPONENT);
-
     private final Context context;
     private final HikariDataSource ownedPool;
-    private final Map<StateOptions, StateStore> stateStores = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The adapters handed out, one per facade type and options. */
+    private final Map<List<Object>, Object> adapters = new ConcurrentHashMap<>();
 
     private Pgkit(Context context, HikariDataSource ownedPool) {
         this.context = context;
@@ -70,7 +71,17 @@ public final class Pgkit implements AutoCloseable {
 
     /** The state adapter with the given options (one instance per options, shared by every caller). */
     public StateStore state(StateOptions options) {
-        return stateStores.computeIfAbsent(java.util.Objects.requireNonNull(options, "options"), o -> StateStore.create(context, o));
+        return adapter(StateStore.class, options);
+    }
+
+    /** The names of the adapters this build of pgkit has ({@code state}, ...), in the order their schemas are applied. */
+    public static List<String> adapterNames() {
+        return AdapterRegistry.components().stream().map(Component::name).toList();
+    }
+
+    private <A> A adapter(Class<A> facade, Object options) {
+        Objects.requireNonNull(options, "options");
+        return facade.cast(adapters.computeIfAbsent(List.of(facade, options), key -> AdapterRegistry.open(facade, context, options)));
     }
 
     /** The connection pool pgkit uses (the caller's own, if one was passed in). */
@@ -86,8 +97,8 @@ public final class Pgkit implements AutoCloseable {
     /** Applies every adapter's missing schema versions now; returns how many versions were applied. */
     public int migrate() {
         int applied = 0;
-        for (SchemaComponent component : COMPONENTS) {
-            applied += context.schemaManager().migrate(component).size();
+        for (Component component : AdapterRegistry.components()) {
+            applied += context.schemaManager().migrate(component.schema()).size();
         }
         return applied;
     }
@@ -105,28 +116,52 @@ public final class Pgkit implements AutoCloseable {
     public static String schemaDdl(String schema) {
         SchemaManager manager = new SchemaManager(null, Identifier.of("schema", schema));
         StringBuilder out = new StringBuilder();
-        for (SchemaComponent component : COMPONENTS) {
-            out.append(manager.ddl(component)).append('\n');
+        for (Component component : AdapterRegistry.components()) {
+            out.append(manager.ddl(component.schema())).append('\n');
         }
         return out.toString();
     }
 
-    /** Deletes every expired row of every adapter now (what periodic housekeeping does); returns the count. */
+    /**
+     * Runs every adapter's cleanups now (what periodic housekeeping does): expired rows, rows past a
+     * retention window, rows beyond a keep-newest-N limit, each deleted in bounded batches that skip rows
+     * other sessions hold. Returns how many rows were deleted.
+     */
     public long cleanup() {
         long deleted = 0;
         Map<String, Integer> applied = context.schemaManager().appliedVersions();
-        for (SchemaComponent component : COMPONENTS) {
-            if (!applied.containsKey(component.name())) {
-                continue; // never migrated here: nothing to clean
-            }
-            for (String table : component.expiringTables()) {
-                deleted += context.housekeeper().cleanup(table);
+        for (Component component : AdapterRegistry.components()) {
+            if (applied.containsKey(component.name())) { // never migrated here: nothing to clean
+                deleted += context.housekeeper().cleanup(component);
             }
         }
         return deleted;
     }
 
-    /** Schema versions and listener state, for health checks and {@code pgkit status}. */
+    /**
+     * Counts the rows of every adapter's tables, and those cleanup would delete now. Scans each table: meant
+     * for {@code pgkit status} and occasional inspection, not for frequent health checks (use {@link #status()}).
+     */
+    public List<TableStatus> tables() {
+        return StatusTables.count(context.database(), context.schema(), AdapterRegistry.components()).stream()
+                .map(c -> new TableStatus(c.component(), c.table(), c.exists(), c.rows(), c.garbage()))
+                .toList();
+    }
+
+    /**
+     * The rows of one of pgkit's tables.
+     *
+     * @param adapter the adapter owning the table ({@code state})
+     * @param table   the table's name
+     * @param exists  whether it exists in this Pgkit's schema (before the first migration it does not)
+     * @param rows    how many rows it holds (0 when it does not exist)
+     * @param garbage how many rows cleanup would delete now (expired, past retention, beyond a keep-newest
+     *                limit), for the tables cleanup maintains
+     */
+    public record TableStatus(String adapter, String table, boolean exists, long rows, OptionalLong garbage) {
+    }
+
+    /** Schema versions and the state of this Pgkit's LISTEN connection, for health checks and {@code pgkit status}. */
     public Status status() {
         Map<String, Integer> versions = context.schemaManager().appliedVersions();
         Optional<NotificationListener> listener = context.startedListener();
@@ -143,7 +178,8 @@ public final class Pgkit implements AutoCloseable {
      * @param server            {@code host:port/database as user}
      * @param schema            the schema holding pgkit's tables
      * @param schemaVersions    applied version per adapter
-     * @param listenerStarted   whether any adapter needed the LISTEN connection yet
+     * @param listenerStarted   whether an adapter of this Pgkit needed the LISTEN connection yet (the other
+     *                          listener fields describe nothing until it did)
      * @param listenerConnected whether that connection is open now
      * @param listenerBackendPid the server process id of the LISTEN connection, while connected
      * @param listenerReconnects how often it was lost and re-opened

@@ -6,6 +6,7 @@ import dev.pgkit.Pgkit;
 import dev.pgkit.state.ListOptions;
 import dev.pgkit.state.StateStore;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,11 +18,14 @@ import java.util.OptionalDouble;
 import java.util.UUID;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** Load generators that measure each adapter against the PostgreSQL floor in the same run. */
-@Command(name = "bench", description = "Measure adapters against the PostgreSQL floor.", subcommands = BenchCommand.State.class)
+/** Each adapter's bench is added as a subcommand from {@link CliAdapter#ALL}. */
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = PgkitCommand.Version.class,
+        description = "Measure adapters against the PostgreSQL floor.")
 final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -32,7 +36,8 @@ final class BenchCommand implements Runnable {
     }
 
     /** {@code pgkit bench state}. */
-    @Command(name = "state", description = "Each state operation at each concurrency, with the floor (plain pgjdbc and pgbench running "
+    @Command(name = "state", mixinStandardHelpOptions = true, versionProvider = PgkitCommand.Version.class,
+            description = "Each state operation at each concurrency, with the floor (plain pgjdbc and pgbench running "
             + "the equivalent single statement) measured in the same run.")
     static final class State extends DatabaseCommand {
 
@@ -45,8 +50,34 @@ final class BenchCommand implements Runnable {
         @Option(names = "--json", description = "also write the figures to this file as JSON")
         Path json;
 
+        /** Longest accepted cell, and most client threads (pgkit's pool limit). */
+        static final int MAX_SECONDS = 3600;
+        static final int MAX_CLIENTS = 1000;
+
+        /** Rejects impossible options before anything connects or runs, naming the option. */
+        private void validate() {
+            if (seconds < 1 || seconds > MAX_SECONDS) {
+                throw new ParameterException(spec.commandLine(), "--duration must be between 1 and " + MAX_SECONDS + " seconds, was " + seconds);
+            }
+            if (concurrencies.isEmpty()) {
+                throw new ParameterException(spec.commandLine(), "--concurrency needs at least one client count");
+            }
+            for (int clients : concurrencies) {
+                if (clients < 1 || clients > MAX_CLIENTS) {
+                    throw new ParameterException(spec.commandLine(), "--concurrency values must be between 1 and " + MAX_CLIENTS + ", was " + clients);
+                }
+            }
+            if (json != null) {
+                Path parent = json.toAbsolutePath().getParent();
+                if (parent == null || !Files.isDirectory(parent)) {
+                    throw new ParameterException(spec.commandLine(), "--json " + json + ": directory " + parent + " does not exist");
+                }
+            }
+        }
+
         @Override
         public Integer call() throws Exception {
+            validate();
             PrintWriter out = out();
             Duration warmup = Duration.ofSeconds(1);
             Duration duration = Duration.ofSeconds(seconds);

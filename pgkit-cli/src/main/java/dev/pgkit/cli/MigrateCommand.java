@@ -4,7 +4,8 @@ import java.io.PrintWriter;
 import picocli.CommandLine.Command;
 
 /** Applies every adapter's missing schema versions. */
-@Command(name = "migrate", description = "Apply every adapter's missing schema versions.")
+@Command(name = "migrate", mixinStandardHelpOptions = true, versionProvider = PgkitCommand.Version.class,
+        description = "Apply every adapter's missing schema versions.")
 final class MigrateCommand extends DatabaseCommand {
 
     @Override

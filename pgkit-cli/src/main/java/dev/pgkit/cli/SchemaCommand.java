@@ -8,7 +8,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** Prints the DDL of every adapter; needs no database. */
-@Command(name = "schema", description = "Print the DDL of every adapter (for DBAs, Flyway, Liquibase). Needs no database.")
+@Command(name = "schema", mixinStandardHelpOptions = true, versionProvider = PgkitCommand.Version.class,
+        description = "Print the DDL of every adapter (for DBAs, Flyway, Liquibase). Needs no database.")
 final class SchemaCommand implements Callable<Integer> {
     @Option(names = "--schema", defaultValue = "public", description = "schema of pgkit's tables (default: ${DEFAULT-VALUE})")
     String schema;

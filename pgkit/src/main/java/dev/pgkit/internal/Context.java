@@ -65,10 +65,10 @@ public final class Context implements AutoCloseable {
     }
 
     /**
-     * Makes a component usable, once per {@code Pgkit}: migrates it (auto-creation on) or verifies
-     * it (off), and hands its expiring tables to housekeeping.
+     * Makes a component usable, once per {@code Pgkit}: migrates its schema (auto-creation on) or
+     * verifies it (off), and hands its cleanups to housekeeping.
      */
-    public void prepare(SchemaComponent component) {
+    public void prepare(Component component) {
         if (ready.contains(component.name())) {
             return;
         }
@@ -77,9 +77,9 @@ public final class Context implements AutoCloseable {
                 return;
             }
             if (autoCreateSchema) {
-                schemaManager.migrate(component);
+                schemaManager.migrate(component.schema());
             } else {
-                schemaManager.verify(component);
+                schemaManager.verify(component.schema());
             }
             housekeeper.register(component);
             housekeepingInterval.ifPresent(interval -> housekeeper.start(housekeepingThread(), interval));

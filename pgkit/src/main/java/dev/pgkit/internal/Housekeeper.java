@@ -10,26 +10,37 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Deletes expired rows of the adapters in use, in bounded batches that skip rows other sessions hold,
- * so cleanup never takes long locks and several instances can run it at once. Internal to pgkit (not exported).
+ * Runs the {@link Cleanup} statements of the adapters in use, each in bounded batches that skip rows
+ * other sessions hold, so cleanup never takes long locks or bloats a hot table in one go, and several
+ * instances can run it at once. Internal to pgkit (not exported).
  */
 public final class Housekeeper {
     private static final Logger log = LoggerFactory.getLogger(Housekeeper.class);
-    /** Rows deleted per statement. */
-    static final int BATCH = 1_000;
+    /** Rows deleted per statement unless told otherwise. */
+    static final int DEFAULT_BATCH = 1_000;
 
     private final Database database;
     private final Identifier schema;
-    private final List<SchemaComponent> components = new CopyOnWriteArrayList<>();
+    private final int batchSize;
+    private final List<Component> components = new CopyOnWriteArrayList<>();
     private ScheduledFuture<?> task;
 
     public Housekeeper(Database database, Identifier schema) {
-        this.database = database;
-        this.schema = schema;
+        this(database, schema, DEFAULT_BATCH);
     }
 
-    /** Adds a component whose expired rows this housekeeper removes. */
-    public void register(SchemaComponent component) {
+    /** A housekeeper deleting at most {@code batchSize} rows per statement. */
+    public Housekeeper(Database database, Identifier schema, int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be at least 1, was " + batchSize);
+        }
+        this.database = database;
+        this.schema = schema;
+        this.batchSize = batchSize;
+    }
+
+    /** Adds a component whose cleanups the periodic run executes. */
+    public void register(Component component) {
         if (!components.contains(component)) {
             components.add(component);
         }
@@ -50,28 +61,43 @@ public final class Housekeeper {
         }
     }
 
-    /** Deletes every expired row of the registered components now; returns how many were deleted. */
+    /** Runs every cleanup of the registered components now; returns how many rows were deleted. */
     public long cleanup() {
         long total = 0;
-        for (SchemaComponent component : components) {
-            for (String table : component.expiringTables()) {
-                total += cleanup(table);
-            }
+        for (Component component : components) {
+            total += cleanup(component);
         }
         return total;
     }
 
-    /** Deletes the expired rows of one table, a batch at a time. */
-    public long cleanup(String table) {
-        String qualified = schema.qualify(table);
-        String sql = "DELETE FROM " + qualified + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + qualified
-                + " WHERE expires_at <= now() LIMIT " + BATCH + " FOR UPDATE SKIP LOCKED))";
+    /** Runs every cleanup of one component now; returns how many rows were deleted. */
+    public long cleanup(Component component) {
+        long total = 0;
+        for (Cleanup cleanup : component.cleanups()) {
+            total += run(cleanup);
+        }
+        return total;
+    }
+
+    /**
+     * Runs one cleanup a batch at a time until a statement deletes less than a full batch (nothing left, or
+     * the rest is held by other sessions and waits for the next run); returns how many rows were deleted.
+     */
+    public long run(Cleanup cleanup) {
+        String sql = cleanup.sql(schema);
+        List<Object> parameters = cleanup.parameters();
         long total = 0;
         int deleted;
         do {
-            deleted = database.update("delete expired rows", qualified, sql, statement -> { });
+            deleted = database.update("cleanup " + cleanup.name(), schema, sql, statement -> {
+                int index = 1;
+                for (Object parameter : parameters) {
+                    statement.setObject(index++, parameter);
+                }
+                statement.setInt(index, batchSize);
+            });
             total += deleted;
-        } while (deleted == BATCH);
+        } while (deleted == batchSize);
         return total;
     }
 
@@ -79,7 +105,7 @@ public final class Housekeeper {
         try {
             long deleted = cleanup();
             if (deleted > 0) {
-                log.debug("pgkit housekeeping deleted {} expired rows in schema {}", deleted, schema);
+                log.debug("pgkit housekeeping deleted {} rows in schema {}", deleted, schema);
             }
         } catch (RuntimeException e) {
             log.warn("pgkit housekeeping failed; will retry at the next interval: {}", e.getMessage());

@@ -7,20 +7,18 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * One adapter's schema: its versioned DDL, the privileges its statements need, and the tables whose
- * expired rows housekeeping removes. Internal to pgkit (not exported).
+ * One adapter's schema: its versioned DDL and the privileges its statements need (the schema part of
+ * its {@link Component}). Internal to pgkit (not exported).
  *
- * @param name           the adapter's name, as recorded in the version table
- * @param migrations     DDL scripts in version order, starting at 1
- * @param requirements   what the runtime role must be able to do
- * @param expiringTables tables with an {@code expires_at} column whose past rows are garbage
+ * @param name         the adapter's name, as recorded in the version table
+ * @param migrations   DDL scripts in version order, starting at 1
+ * @param requirements what the runtime role must be able to do
  */
-public record SchemaComponent(String name, List<Migration> migrations, List<Requirement> requirements, List<String> expiringTables) {
+public record SchemaComponent(String name, List<Migration> migrations, List<Requirement> requirements) {
 
     public SchemaComponent {
         migrations = List.copyOf(migrations);
         requirements = List.copyOf(requirements);
-        expiringTables = List.copyOf(expiringTables);
         for (int i = 0; i < migrations.size(); i++) {
             if (migrations.get(i).version() != i + 1) {
                 throw new IllegalArgumentException(name + ": migrations must be numbered 1, 2, 3, ... in order");
@@ -40,7 +38,9 @@ public record SchemaComponent(String name, List<Migration> migrations, List<Requ
     public record Migration(int version, String description, String resource) {
         /** The script with the schema filled in. */
         public String sql(Identifier schema) {
-            try (InputStream in = SchemaComponent.class.getClassLoader().getResourceAsStream(resource)) {
+            // Class#getResourceAsStream, not the class loader's: in the dev.pgkit module the scripts' package is
+            // encapsulated, and only a lookup from inside the module finds them
+            try (InputStream in = SchemaComponent.class.getResourceAsStream("/" + resource)) {
                 if (in == null) {
                     throw new IllegalStateException("missing migration resource " + resource);
                 }

@@ -1,13 +1,20 @@
 package dev.pgkit.state;
 
+import dev.pgkit.internal.Cleanup;
+import dev.pgkit.internal.Component;
 import dev.pgkit.internal.SchemaComponent;
 import dev.pgkit.internal.SchemaComponent.Migration;
 import dev.pgkit.internal.SchemaComponent.Requirement;
+import dev.pgkit.internal.StatusTable;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The state adapter's tables: the Node adapter's five, plus the lock fencing sequence. */
-public final class StateSchema {
+/**
+ * The state adapter's component: the Node adapter's five tables plus the lock fencing sequence, the
+ * privileges its statements need, its cleanups (expired locks, cache entries, lists and queue entries)
+ * and what {@code pgkit status} counts.
+ */
+final class StateSchema {
     static final String SUBSCRIPTIONS = "chat_state_subscriptions";
     static final String LOCKS = "chat_state_locks";
     static final String CACHE = "chat_state_cache";
@@ -15,12 +22,17 @@ public final class StateSchema {
     static final String QUEUES = "chat_state_queues";
     static final String LOCK_FENCE = "chat_state_lock_fence";
 
-    /** The versioned DDL, privileges and expiring tables of the state adapter. */
-    public static final SchemaComponent COMPONENT = new SchemaComponent("state",
-            List.of(new Migration(1, "Chat SDK state tables", "dev/pgkit/schema/state/V1__tables.sql"),
-                    new Migration(2, "lock fencing sequence", "dev/pgkit/schema/state/V2__lock_fence.sql")),
-            requirements(),
-            List.of(LOCKS, CACHE, LISTS, QUEUES));
+    static final Component COMPONENT = new Component(
+            new SchemaComponent("state",
+                    List.of(new Migration(1, "Chat SDK state tables", "dev/pgkit/schema/state/V1__tables.sql"),
+                            new Migration(2, "lock fencing sequence", "dev/pgkit/schema/state/V2__lock_fence.sql")),
+                    requirements()),
+            List.of(Cleanup.expired("state.locks.expired", LOCKS),
+                    Cleanup.expired("state.cache.expired", CACHE),
+                    Cleanup.expired("state.lists.expired", LISTS),
+                    Cleanup.expired("state.queues.expired", QUEUES)),
+            List.of(StatusTable.kept(SUBSCRIPTIONS), StatusTable.expiring(LOCKS), StatusTable.expiring(CACHE),
+                    StatusTable.expiring(LISTS), StatusTable.expiring(QUEUES)));
 
     private StateSchema() {
     }

@@ -2,6 +2,7 @@ package dev.pgkit.state;
 
 import dev.pgkit.PgkitConnectionException;
 import dev.pgkit.PgkitException;
+import dev.pgkit.internal.AdapterRegistry;
 import dev.pgkit.internal.Context;
 import dev.pgkit.internal.Database;
 import dev.pgkit.internal.NotificationHandler;
@@ -50,19 +51,17 @@ public final class StateStore {
     private volatile boolean listening;
     private volatile LockWatchdog watchdog;
 
+    static {
+        // built by Pgkit#state through the registry, so no public member takes pgkit's internal Context
+        AdapterRegistry.register(StateStore.class, StateOptions.class, StateSchema.COMPONENT, StateStore::new);
+    }
+
     private StateStore(Context context, StateOptions options) {
         this.context = context;
         this.database = context.database();
         this.codec = context.codec();
         this.sql = new StateSql(context.schema());
         this.prefix = options.keyPrefix();
-    }
-
-    /** Used by {@link dev.pgkit.Pgkit#state(StateOptions)}; prepares the schema on first use. */
-    public static StateStore create(Context context, StateOptions options) {
-        Check.notNull("options", options);
-        context.prepare(StateSchema.COMPONENT);
-        return new StateStore(context, options);
     }
 
     /** The key prefix of every row this store reads and writes. */

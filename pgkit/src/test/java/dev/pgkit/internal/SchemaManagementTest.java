@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pgkit.Pgkit;
 import dev.pgkit.SchemaNotReadyException;
-import dev.pgkit.state.StateSchema;
 import dev.pgkit.test.Db;
 import dev.pgkit.testing.PostgresExtension;
 import dev.pgkit.testing.TestPostgres;
@@ -47,10 +46,10 @@ class SchemaManagementTest {
                 total += f.get(2, TimeUnit.MINUTES);
             }
             pool.shutdown();
-            int latest = Pgkit.COMPONENTS.stream().mapToInt(SchemaComponent::latestVersion).sum();
+            int latest = AdapterRegistry.components().stream().mapToInt(c -> c.schema().latestVersion()).sum();
             assertThat(total).as("versions applied across all ten instances").isEqualTo(latest);
             assertThat(Db.scalar(instances.get(0), "SELECT count(*) FROM \"" + schema + "\".pgkit_schema_version")).isEqualTo(latest);
-            assertThat(instances.get(3).status().schemaVersions()).containsEntry("state", StateSchema.COMPONENT.latestVersion());
+            assertThat(instances.get(3).status().schemaVersions()).containsEntry("state", 2);
             // and every instance can use the tables at once
             for (Pgkit pgkit : instances) {
                 pgkit.state("race").set("k", 1);

@@ -1,0 +1,20 @@
+/**
+ * pgkit: locks, caches, lists, queues, messaging and event storage on PostgreSQL.
+ *
+ * <p>The API is {@code dev.pgkit} (the {@code Pgkit} entry point, configuration, exceptions),
+ * {@code dev.pgkit.json} (the value codec) and one package per adapter. Everything in
+ * {@code dev.pgkit.internal} is pgkit's own and not exported.
+ */
+module dev.pgkit {
+    requires transitive java.sql;                              // DataSource in the builder and Pgkit#dataSource
+    requires transitive com.fasterxml.jackson.databind;        // JacksonJsonCodec(ObjectMapper)
+    requires com.zaxxer.hikari;
+    requires org.postgresql.jdbc;
+    requires org.slf4j;
+
+    exports dev.pgkit;
+    exports dev.pgkit.json;
+    exports dev.pgkit.state;
+
+    opens dev.pgkit.state to com.fasterxml.jackson.databind;   // the stored queue entry shape is read by Jackson
+}
