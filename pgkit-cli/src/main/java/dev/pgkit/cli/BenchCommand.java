@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.pgkit.Pgkit;
 import dev.pgkit.state.ListOptions;
+import dev.pgkit.state.LockOptions;
 import dev.pgkit.state.StateStore;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -22,8 +23,8 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** Load generators that measure each adapter against the PostgreSQL floor in the same run. */
-/** Each adapter's bench is added as a subcommand from {@link CliAdapter#ALL}. */
+/**
+ * Load generators that measure each adapter against the PostgreSQL floor in the same run. Each adapter's bench is added as a subcommand from {@link CliAdapter#ALL}. */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = PgkitCommand.Version.class,
         description = "Measure adapters against the PostgreSQL floor.")
 final class BenchCommand implements Runnable {
@@ -90,7 +91,7 @@ final class BenchCommand implements Runnable {
                 floor.prepare(maxClients);
                 out.printf("pgkit bench state on %s, %d s per cell after 1 s warm-up, %d cores%n", pgkit.status().server(), seconds,
                         Runtime.getRuntime().availableProcessors());
-                out.printf("%-14s %5s %11s %9s %9s | %11s %6s | %11s %6s%n", "operation", "conc", "ops/s", "p50 µs", "p99 µs",
+                out.printf("%-17s %5s %11s %9s %9s | %11s %6s | %11s %6s%n", "operation", "conc", "ops/s", "p50 µs", "p99 µs",
                         "jdbc floor", "ratio", "pgbench", "ratio");
                 for (int clients : concurrencies) {
                     LoadRunner.Result selectFloor = floor.pgjdbc(false, clients, warmup, duration);
@@ -99,13 +100,14 @@ final class BenchCommand implements Runnable {
                     OptionalDouble upsertBench = floor.pgbench(true, clients, duration);
                     print(out, cells, "floor select", clients, selectFloor, selectFloor, selectBench);
                     print(out, cells, "floor upsert", clients, upsertFloor, upsertFloor, upsertBench);
+                    Bench bench = new Bench(pgkit, state, clients);
                     for (Operation op : Operation.values()) {
-                        LoadRunner.Result result = LoadRunner.run(clients, warmup, duration, index -> op.worker(state, "w" + index));
-                        boolean read = op == Operation.GET;
-                        print(out, cells, op.label, clients, result, read ? selectFloor : upsertFloor, read ? selectBench : upsertBench);
+                        LoadRunner.Result result = LoadRunner.run(clients, warmup, duration, index -> op.worker(bench, "w" + clients + "-" + index));
+                        print(out, cells, op.label, clients, result, op.write ? upsertFloor : selectFloor, op.write ? upsertBench : selectBench);
                     }
                     out.flush();
                 }
+                WakeLatency.report(pgkit, state, floor, duration, out, cells);
             }
             if (json != null) {
                 Map<String, Object> report = new LinkedHashMap<>();
@@ -126,7 +128,7 @@ final class BenchCommand implements Runnable {
             double jdbcRatio = result.opsPerSecond() / jdbcFloor.opsPerSecond();
             String pgbench = pgbenchFloor.isPresent() ? String.format("%11.0f %6.2f", pgbenchFloor.getAsDouble(), result.opsPerSecond() / pgbenchFloor.getAsDouble())
                     : String.format("%11s %6s", "n/a", "");
-            out.printf("%-14s %5d %11.0f %9.0f %9.0f | %11.0f %6.2f | %s%n", label, clients, result.opsPerSecond(), result.p50Micros(),
+            out.printf("%-17s %5d %11.0f %9.0f %9.0f | %11.0f %6.2f | %s%n", label, clients, result.opsPerSecond(), result.p50Micros(),
                     result.p99Micros(), jdbcFloor.opsPerSecond(), jdbcRatio, pgbench);
             Map<String, Object> cell = new LinkedHashMap<>();
             cell.put("operation", label);
@@ -144,47 +146,74 @@ final class BenchCommand implements Runnable {
         }
     }
 
-    /** The measured state operations; each worker has a key of its own. */
+    /** What a worker needs: the store under test and the server it runs on. */
+    record Bench(Pgkit pgkit, StateStore state, int clients) {
+    }
+
+    /**
+     * The measured state operations. Each worker has a key of its own, except {@code lock (contended)},
+     * where every client waits for one lock and the figure is hand-overs per second.
+     */
     enum Operation {
-        GET("get") {
+        GET("get", false) {
             @Override
-            LoadRunner.Worker worker(StateStore state, String key) {
-                state.set(key, "v");
-                return () -> state.get(key, String.class);
+            LoadRunner.Worker worker(Bench bench, String key) {
+                bench.state().set(key, "v");
+                return () -> bench.state().get(key, String.class);
             }
         },
-        SET("set") {
+        SET("set", true) {
             @Override
-            LoadRunner.Worker worker(StateStore state, String key) {
-                return () -> state.set(key, "v", Duration.ofHours(1));
+            LoadRunner.Worker worker(Bench bench, String key) {
+                return () -> bench.state().set(key, "v", Duration.ofHours(1));
             }
         },
-        ENQUEUE("enqueue") {
+        ENQUEUE("enqueue", true) {
             @Override
-            LoadRunner.Worker worker(StateStore state, String key) {
-                return () -> state.enqueue(key, "m", Duration.ofMinutes(10), 10); // the Chat SDK default maxQueueSize
+            LoadRunner.Worker worker(Bench bench, String key) {
+                return () -> bench.state().enqueue(key, "m", Duration.ofMinutes(10), 10); // the Chat SDK default maxQueueSize
             }
         },
-        APPEND("appendToList") {
+        DEQUEUE("dequeue", true) {
             @Override
-            LoadRunner.Worker worker(StateStore state, String key) {
+            LoadRunner.Worker worker(Bench bench, String key) throws Exception {
+                QueueFill.fill(bench.pgkit(), bench.state().keyPrefix(), key, QueueFill.perWorker(bench.clients()));
+                return () -> {
+                    if (bench.state().dequeue(key, String.class).isEmpty()) {
+                        throw new IllegalStateException("the pre-filled queue ran dry: shorten --duration");
+                    }
+                };
+            }
+        },
+        APPEND("appendToList", true) {
+            @Override
+            LoadRunner.Worker worker(Bench bench, String key) {
                 ListOptions capped = ListOptions.none().maxLength(100);
-                return () -> state.appendToList(key, "v", capped);
+                return () -> bench.state().appendToList(key, "v", capped);
             }
         },
-        LOCK_RELEASE("lock+release") {
+        LOCK_RELEASE("lock+release", true) {
             @Override
-            LoadRunner.Worker worker(StateStore state, String key) {
-                return () -> state.releaseLock(state.acquireLock(key, Duration.ofSeconds(30)).orElseThrow());
+            LoadRunner.Worker worker(Bench bench, String key) {
+                return () -> bench.state().releaseLock(bench.state().acquireLock(key, Duration.ofSeconds(30)).orElseThrow());
+            }
+        },
+        LOCK_CONTENDED("lock (contended)", true) {
+            @Override
+            LoadRunner.Worker worker(Bench bench, String key) {
+                LockOptions waiting = LockOptions.lease(Duration.ofSeconds(30)).waitUpTo(Duration.ofSeconds(60));
+                return () -> bench.state().releaseLock(bench.state().acquireLock("contended", waiting).orElseThrow());
             }
         };
 
         final String label;
+        final boolean write;
 
-        Operation(String label) {
+        Operation(String label, boolean write) {
             this.label = label;
+            this.write = write;
         }
 
-        abstract LoadRunner.Worker worker(StateStore state, String key);
+        abstract LoadRunner.Worker worker(Bench bench, String key) throws Exception;
     }
 }

@@ -135,7 +135,7 @@ final class Floor {
         }
     }
 
-    private Connection connect() throws Exception {
+    Connection connect() throws Exception {
         return DriverManager.getConnection(jdbcUrl, properties);
     }
 
