@@ -84,6 +84,7 @@ final class BenchCommand implements Runnable {
             Duration duration = Duration.ofSeconds(seconds);
             int maxClients = concurrencies.stream().mapToInt(Integer::intValue).max().orElse(1);
             List<Map<String, Object>> cells = new ArrayList<>();
+            List<Map<String, Object>> wakeLatencies = new ArrayList<>();
             try (DatabaseOptions.Target target = connect(true, maxClients)) {
                 Pgkit pgkit = target.pgkit();
                 StateStore state = pgkit.state("bench-" + UUID.randomUUID().toString().substring(0, 8));
@@ -107,7 +108,7 @@ final class BenchCommand implements Runnable {
                     }
                     out.flush();
                 }
-                WakeLatency.report(pgkit, state, floor, duration, out, cells);
+                WakeLatency.report(state, floor, duration, out, wakeLatencies);
             }
             if (json != null) {
                 Map<String, Object> report = new LinkedHashMap<>();
@@ -116,6 +117,7 @@ final class BenchCommand implements Runnable {
                 report.put("secondsPerCell", seconds);
                 report.put("cores", Runtime.getRuntime().availableProcessors());
                 report.put("cells", cells);
+                report.put("wakeLatency", wakeLatencies);
                 new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), report);
                 out.println("figures written to " + json);
             }

@@ -1,6 +1,5 @@
 package dev.pgkit.cli;
 
-import dev.pgkit.Pgkit;
 import dev.pgkit.state.Lock;
 import dev.pgkit.state.LockOptions;
 import dev.pgkit.state.StateStore;
@@ -33,7 +32,7 @@ final class WakeLatency {
     private WakeLatency() {
     }
 
-    static void report(Pgkit pgkit, StateStore state, Floor floor, Duration duration, PrintWriter out, List<Map<String, Object>> cells)
+    static void report(StateStore state, Floor floor, Duration duration, PrintWriter out, List<Map<String, Object>> cells)
             throws Exception {
         int samples = (int) Math.min(MAX_SAMPLES, Math.max(10, duration.toMillis() / (SETTLE_MILLIS + 5)));
         out.printf("%nwake latency: event -> blocked waiter running, %d samples each%n", samples);
@@ -119,7 +118,7 @@ final class WakeLatency {
         double max = sorted[sorted.length - 1] / 1e3;
         out.printf("%-22s %9.0f %9.0f %9.0f%n", label, p50, p99, max);
         Map<String, Object> cell = new LinkedHashMap<>();
-        cell.put("wakeLatency", label);
+        cell.put("waiter", label);
         cell.put("samples", sorted.length);
         cell.put("p50Micros", Math.round(p50));
         cell.put("p99Micros", Math.round(p99));

@@ -227,8 +227,12 @@ class PgkitCommandTest {
         assertThat(bench.exit()).as(bench.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(Files.readString(json));
         List<String> operations = report.get("cells").findValuesAsText("operation");
-        assertThat(operations).contains("floor select", "floor upsert", "get", "set", "enqueue", "appendToList", "lock+release");
+        assertThat(operations).contains("floor select", "floor upsert", "get", "set", "enqueue", "dequeue", "appendToList", "lock+release",
+                "lock (contended)");
         report.get("cells").forEach(cell -> assertThat(cell.get("opsPerSecond").asLong()).as(cell.toString()).isPositive());
+        assertThat(report.get("wakeLatency").findValuesAsText("waiter"))
+                .containsExactly("NOTIFY->LISTEN (floor)", "release->acquireLock", "enqueue->dequeue");
+        report.get("wakeLatency").forEach(cell -> assertThat(cell.get("p50Micros").asLong()).as(cell.toString()).isPositive());
     }
 
     /** What the demo printed after {@code ->} on the line for {@code operation}. */
