@@ -1,6 +1,7 @@
 package dev.pgkit.test;
 
 import dev.pgkit.Pgkit;
+import dev.pgkit.PgkitBuilder;
 import dev.pgkit.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -17,7 +18,7 @@ public final class Db {
         return builder(postgres, schema).build();
     }
 
-    public static Pgkit.Builder builder(TestPostgres postgres, String schema) {
+    public static PgkitBuilder builder(TestPostgres postgres, String schema) {
         return Pgkit.builder().url(postgres.url()).schema(schema).poolSize(8).disableHousekeeping();
     }
 
