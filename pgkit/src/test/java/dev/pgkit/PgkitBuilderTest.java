@@ -23,7 +23,7 @@ class PgkitBuilderTest {
         assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").schema("x\"; DROP SCHEMA public; --").build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("schema").hasMessageContaining("not a safe identifier");
         assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").connectTimeout(Duration.ZERO).build())
-                .hasMessageContaining("connectTimeout must be a positive duration");
+                .hasMessageContaining("connectTimeout must be at least PT1S, was PT0S");
         assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").sslMode("sometimes").build())
                 .hasMessageContaining("sslMode 'sometimes'");
         assertThatThrownBy(() -> Pgkit.builder().environment(Map.of()).build())

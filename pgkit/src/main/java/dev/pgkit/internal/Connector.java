@@ -21,16 +21,27 @@ public final class Connector {
     /**
      * The connection options of a validated {@code PgkitBuilder}.
      *
-     * @param user           overrides the URL's user
-     * @param password       overrides the URL's password
-     * @param sslMode        libpq {@code sslmode}
-     * @param sslRootCert    the CA certificate that verifies the server
-     * @param poolSize       maximum connections of pgkit's own pool
-     * @param connectTimeout how long opening a connection may take
-     * @param acquireTimeout how long a call waits for a free pool connection
+     * @param credentials      user and password overriding the URL's
+     * @param sslMode          libpq {@code sslmode}
+     * @param sslRootCert      the CA certificate that verifies the server
+     * @param poolSize         maximum connections of pgkit's own pool
+     * @param connectTimeout   how long opening a connection may take (whole seconds: pgjdbc's unit)
+     * @param acquireTimeout   how long a call waits for a free pool connection
+     * @param statementTimeout how long one statement may run
      */
-    public record Options(Optional<String> user, Optional<String> password, Optional<String> sslMode, Optional<Path> sslRootCert,
-                          int poolSize, Duration connectTimeout, Duration acquireTimeout) {
+    public record Options(Optional<Credentials> credentials, Optional<String> sslMode, Optional<Path> sslRootCert,
+                          int poolSize, Duration connectTimeout, Duration acquireTimeout, Duration statementTimeout) {
+    }
+
+    /**
+     * A user and a password; an empty password means none (certificate, peer or trust authentication),
+     * even if the URL has one.
+     */
+    public record Credentials(String user, Optional<String> password) {
+        @Override
+        public String toString() {
+            return "Credentials[" + user + (password.isPresent() ? ", password ***" : ", no password") + "]";
+        }
     }
 
     /**
@@ -58,21 +69,26 @@ public final class Connector {
     public Connected ownPool(Optional<String> url, Map<String, String> environment, Optional<String> listenerUrl) {
         ConnectionSettings settings = withOptions(url.map(ConnectionSettings::parse).orElseGet(() -> ConnectionSettings.fromEnvironment(environment)));
         ConnectionSettings listenerSettings = listenerUrl.map(u -> withOptions(ConnectionSettings.parse(u))).orElse(settings);
-        probe(settings.describe(), directSource(settings));
+        Timeouts timeouts = Timeouts.of(options.statementTimeout());
+        ConnectionSettings poolSettings = withStatementBounds(settings, timeouts).with("ApplicationName", "pgkit");
+        probe(settings.describe(), directSource(poolSettings));
         HikariConfig config = new HikariConfig();
         config.setPoolName("pgkit");
-        config.setJdbcUrl(settings.jdbcUrl());
-        config.setDataSourceProperties(settings.with("ApplicationName", "pgkit").properties());
+        config.setJdbcUrl(poolSettings.jdbcUrl());
+        config.setDataSourceProperties(poolSettings.properties());
         config.setMaximumPoolSize(options.poolSize());
         config.setConnectionTimeout(options.acquireTimeout().toMillis());
         config.setInitializationFailTimeout(options.connectTimeout().toMillis());
+        // Set once per physical connection (SET SESSION CHARACTERISTICS when it opens): every statement then runs at
+        // READ COMMITTED whatever the role's or database's default, with no per-statement SET and no warning.
+        config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
         HikariDataSource pool;
         try {
             pool = new HikariDataSource(config);
         } catch (RuntimeException e) {
             throw new PgkitConnectionException("cannot connect to PostgreSQL at " + settings.describe() + ": " + rootMessage(e), e);
         }
-        Database database = new Database(pool, settings.describe());
+        Database database = new Database(pool, settings.describe(), timeouts, true);
         return new Connected(database, directSource(listenerSettings.with("ApplicationName", "pgkit-listener")), Optional.of(pool));
     }
 
@@ -87,17 +103,17 @@ public final class Connector {
         NotificationListener.ConnectionSource listener = listenerUrl
                 .map(u -> directSource(withOptions(ConnectionSettings.parse(u)).with("ApplicationName", "pgkit-listener")))
                 .orElseGet(() -> listenerBeside(dataSource));
-        return new Connected(new Database(dataSource, describe), listener, Optional.empty());
+        return new Connected(new Database(dataSource, describe, Timeouts.of(options.statementTimeout()), false), listener, Optional.empty());
     }
 
     private ConnectionSettings withOptions(ConnectionSettings settings) {
-        ConnectionSettings out = settings.with("connectTimeout", Long.toString(Math.max(1, options.connectTimeout().toSeconds())))
-                .with("tcpKeepAlive", "true");
-        if (options.user().isPresent()) {
-            out = out.with("user", options.user().get());
-            if (options.password().isPresent()) {
-                out = out.with("password", options.password().get());
-            }
+        String seconds = Long.toString(options.connectTimeout().toSeconds());
+        // connectTimeout bounds the TCP connect, loginTimeout the whole opening (TLS and authentication included)
+        ConnectionSettings out = settings.with("connectTimeout", seconds).with("loginTimeout", seconds).with("tcpKeepAlive", "true");
+        if (options.credentials().isPresent()) {
+            Credentials credentials = options.credentials().get();
+            out = out.asUser(credentials.user());
+            out = credentials.password().isPresent() ? out.with("password", credentials.password().get()) : out.without("password");
         }
         if (options.sslMode().isPresent()) {
             out = out.with("sslmode", options.sslMode().get());
@@ -106,6 +122,17 @@ public final class Connector {
             out = out.with("sslrootcert", options.sslRootCert().get().toString());
         }
         return out;
+    }
+
+    /**
+     * The server cancels a statement after the statement timeout (startup {@code options}: no round trip),
+     * and the client stops waiting for an answer a little later (pgjdbc {@code socketTimeout}).
+     */
+    private static ConnectionSettings withStatementBounds(ConnectionSettings settings, Timeouts timeouts) {
+        String existing = settings.property("options");
+        String statementTimeout = "-c statement_timeout=" + timeouts.statement().toMillis();
+        return settings.with("options", existing == null || existing.isBlank() ? statementTimeout : existing + " " + statementTimeout)
+                .with("socketTimeout", Long.toString(timeouts.socketSeconds()));
     }
 
     /**
@@ -137,8 +164,11 @@ public final class Connector {
         try (Connection connection = source.open()) {
             connection.isValid(5);
         } catch (SQLException e) {
+            String hint = String.valueOf(e.getMessage()).contains("startup parameter")
+                    ? " (a connection pooler such as PgBouncer in front of PostgreSQL? pgkit sets statement_timeout in the"
+                    + " startup 'options': add statement_timeout to PgBouncer's track_extra_parameters, 1.20+)" : "";
             throw new PgkitConnectionException("cannot connect to PostgreSQL at " + describe + ": " + e.getMessage()
-                    + (e.getSQLState() != null ? " [SQLState " + e.getSQLState() + "]" : ""), e);
+                    + (e.getSQLState() != null ? " [SQLState " + e.getSQLState() + "]" : "") + hint, e);
         }
     }
 
