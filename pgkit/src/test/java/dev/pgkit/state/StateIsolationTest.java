@@ -112,6 +112,80 @@ class StateIsolationTest {
         }
     }
 
+    /**
+     * The lock-then-work batches read what the previous lock holder committed, even on a pool whose
+     * default is REPEATABLE READ (whose snapshot would otherwise date from before the lock wait): an
+     * enqueue waiting for the key's lock while another session fills the queue to its cap must, once
+     * the lock is free, trim to the cap. Deterministic: no retry or luck can hide a stale snapshot.
+     */
+    @Test
+    void aBatchThatWaitedForTheKeyLockSeesWhatTheHolderCommitted() throws Exception {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(Db.server(postgres).urlFor(role, "pw", 0));
+        config.setMaximumPoolSize(2);
+        config.setTransactionIsolation("TRANSACTION_REPEATABLE_READ");
+        try (HikariDataSource repeatableRead = new HikariDataSource(config);
+             Pgkit pgkit = Pgkit.builder().dataSource(repeatableRead).schema(schema).disableHousekeeping().build();
+             Connection holder = Db.server(postgres).admin()) {
+            StateStore store = pgkit.state("stale");
+            String queues = schema + ".chat_state_queues";
+            String lists = schema + ".chat_state_lists";
+            assertThat(isolation(repeatableRead)).isEqualTo("repeatable read");
+
+            holder.setAutoCommit(false);
+            lockKey(holder, StateSql.QUEUE_LOCK_CLASS, "stale", "q");
+            var enqueue = java.util.concurrent.CompletableFuture.supplyAsync(() -> store.enqueue("q", "late", Duration.ofMinutes(5), 3));
+            awaitAdvisoryLockWaiters(1);
+            try (Statement s = holder.createStatement()) {
+                for (int i = 0; i < 3; i++) {
+                    s.execute("INSERT INTO " + queues + " (key_prefix, thread_id, value, expires_at) VALUES ('stale', 'q', "
+                            + "'{\"message\":\"early" + i + "\",\"enqueuedAt\":0,\"expiresAt\":0}', now() + interval '5 minutes')");
+                }
+            }
+            holder.commit();
+            assertThat(enqueue.get(30, TimeUnit.SECONDS)).as("depth reported").isEqualTo(3);
+            assertThat(store.queueDepth("q")).as("depth after the late enqueue").isEqualTo(3);
+            assertThat(store.dequeue("q", String.class)).map(QueueEntry::message).as("the oldest was trimmed").contains("early1");
+
+            lockKey(holder, StateSql.LIST_LOCK_CLASS, "stale", "l");
+            var append = java.util.concurrent.CompletableFuture.runAsync(() -> store.appendToList("l", "late", ListOptions.none().maxLength(3)));
+            awaitAdvisoryLockWaiters(1);
+            try (Statement s = holder.createStatement()) {
+                s.execute("INSERT INTO " + lists + " (key_prefix, list_key, value) SELECT 'stale', 'l', to_json('early' || i)::text FROM generate_series(0, 2) i");
+            }
+            holder.commit();
+            append.get(30, TimeUnit.SECONDS);
+            assertThat(store.getList("l", String.class)).containsExactly("early1", "early2", "late");
+        }
+    }
+
+    private static void lockKey(Connection holder, int lockClass, String prefix, String key) throws Exception {
+        try (var s = holder.prepareStatement("SELECT pg_advisory_xact_lock(?, hashtext(?::text || chr(31) || ?::text))")) {
+            s.setInt(1, lockClass);
+            s.setString(2, prefix);
+            s.setString(3, key);
+            s.execute();
+        }
+    }
+
+    private static void awaitAdvisoryLockWaiters(int count) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try (Connection c = Db.server(postgres).admin(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + role
+                         + "' AND wait_event_type = 'Lock' AND wait_event = 'advisory'")) {
+                rs.next();
+                if (rs.getInt(1) >= count) {
+                    return;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no session of " + role + " waits for the key's advisory lock");
+            }
+            Thread.sleep(10);
+        }
+    }
+
     /** One hot key per operation; every thread mixes all operations until the time is up. */
     static void hammer(StateStore first, StateStore second) throws Exception {
         ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
