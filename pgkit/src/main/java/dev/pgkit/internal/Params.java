@@ -12,11 +12,7 @@ public final class Params {
 
     /** Binds JSON text as {@code jsonb} (the server parses it), or SQL NULL for {@code null}. */
     public static void jsonb(PreparedStatement statement, int index, String json) throws SQLException {
-        if (json == null) {
-            statement.setNull(index, Types.OTHER);
-            return;
-        }
-        PGobject value = new PGobject();
+        PGobject value = new PGobject(); // typed even when null, so the server never has to guess the parameter's type
         value.setType("jsonb");
         value.setValue(json);
         statement.setObject(index, value);
