@@ -78,6 +78,9 @@ public final class Connector {
         config.setDataSourceProperties(poolSettings.properties());
         config.setMaximumPoolSize(options.poolSize());
         config.setConnectionTimeout(options.acquireTimeout().toMillis());
+        // HikariCP checks a connection idle for over 500 ms before handing it out; on a server that stopped
+        // answering that check must give up well within acquireTimeout (HikariCP's minimum is 250 ms)
+        config.setValidationTimeout(Math.max(250, Math.min(5_000, options.acquireTimeout().toMillis() / 2)));
         config.setInitializationFailTimeout(options.connectTimeout().toMillis());
         // Set once per physical connection (SET SESSION CHARACTERISTICS when it opens): every statement then runs at
         // READ COMMITTED whatever the role's or database's default, with no per-statement SET and no warning.
