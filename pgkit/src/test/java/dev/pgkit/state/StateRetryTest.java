@@ -101,6 +101,55 @@ class StateRetryTest {
         }
     }
 
+    /** One terminated backend costs one connection, not the pool: the others stay open. */
+    @Test
+    void aTerminatedBackendDoesNotEvictTheWholePool() throws Exception {
+        try (Pgkit pgkit = Pgkit.builder().url(Db.server(postgres).urlFor(role, "pw", 0)).schema(schema).poolSize(3)
+                .disableHousekeeping().build()) {
+            StateStore state = pgkit.state("evict");
+            state.set("k", "v");
+            Connection victim = pgkit.dataSource().getConnection();
+            Connection survivor = pgkit.dataSource().getConnection();
+            long victimPid = pid(victim);
+            long survivorPid = pid(survivor);
+            victim.close(); // the only idle connection now
+            Db.admin(postgres, "SELECT pg_terminate_backend(" + victimPid + ")");
+            awaitGone(victimPid);
+            assertThat(state.get("k", String.class)).as("repeated on a new connection").contains("v");
+            survivor.close();
+            for (int i = 0; i < 3; i++) {
+                assertThat(state.get("k", String.class)).contains("v");
+            }
+            assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + survivorPid))
+                    .as("the other connection is still open").isEqualTo(1);
+        }
+    }
+
+    static long pid(Connection connection) throws Exception {
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    static void awaitGone(long pid) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        try (Connection admin = Db.server(postgres).admin(); Statement s = admin.createStatement()) {
+            while (true) {
+                try (ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid)) {
+                    rs.next();
+                    if (rs.getInt(1) == 0) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("backend " + pid + " did not end");
+                }
+                Thread.sleep(5);
+            }
+        }
+    }
+
     /**
      * Backends of pgkit's pool terminated in a loop while threads read and enqueue: every read succeeds
      * (repeated on a live connection), every enqueue succeeds or reports an unknown outcome, none is
