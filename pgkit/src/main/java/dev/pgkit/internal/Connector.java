@@ -109,7 +109,8 @@ public final class Connector {
         return new Connected(new Database(dataSource, describe, Timeouts.of(options.statementTimeout()), false), listener, Optional.empty());
     }
 
-    private ConnectionSettings withOptions(ConnectionSettings settings) {
+    /** The connection options applied to {@code settings} (user, password, TLS, connect bounds). */
+    ConnectionSettings withOptions(ConnectionSettings settings) {
         String seconds = Long.toString(options.connectTimeout().toSeconds());
         // connectTimeout bounds the TCP connect, loginTimeout the whole opening (TLS and authentication included)
         ConnectionSettings out = settings.with("connectTimeout", seconds).with("loginTimeout", seconds).with("tcpKeepAlive", "true");
