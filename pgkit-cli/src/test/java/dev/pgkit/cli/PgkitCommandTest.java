@@ -10,7 +10,6 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -35,8 +34,8 @@ class PgkitCommandTest {
     @AfterAll
     static void dropSchema() throws Exception {
         run(Map.of(), "migrate", "--url", url, "--schema", schema); // ensures the schema exists, then drop it
-        var settings = dev.pgkit.internal.ConnectionSettings.parse(url);
-        try (Connection c = DriverManager.getConnection(settings.jdbcUrl(), settings.properties())) {
+        try (dev.pgkit.Pgkit pgkit = dev.pgkit.Pgkit.builder().url(url).disableHousekeeping().build();
+             Connection c = pgkit.dataSource().getConnection()) {
             c.createStatement().execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
         }
     }
