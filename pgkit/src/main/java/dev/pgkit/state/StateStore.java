@@ -136,7 +136,9 @@ public final class StateStore {
      * Releases a lock if it is still held with its token; a no-op otherwise (expired, taken over or
      * force-released). Stops its watchdog.
      *
-     * @return whether this call released it
+     * @return whether this call released it (after a lost connection the release is repeated, and may then
+     *         report false for a release its first attempt made)
+     * @throws IllegalArgumentException if the lock was acquired through another store
      */
     public boolean releaseLock(Lock lock) {
         requireOwn(lock);
@@ -361,7 +363,11 @@ public final class StateStore {
         return enqueue(threadId, message, ttl, Integer.valueOf(maxSize));
     }
 
-    /** Appends {@code message} to the unbounded queue of {@code threadId}; returns the new depth. */
+    /**
+     * Appends {@code message} to the unbounded queue of {@code threadId}; returns the new depth (the live
+     * entries this statement saw, plus its own: with no cap to enforce it takes no lock, so concurrent
+     * enqueues may each count only themselves).
+     */
     public int enqueue(String threadId, Object message, Duration ttl) {
         return enqueue(threadId, message, ttl, null);
     }
