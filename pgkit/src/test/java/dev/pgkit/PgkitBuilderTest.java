@@ -23,11 +23,76 @@ class PgkitBuilderTest {
         assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").schema("x\"; DROP SCHEMA public; --").build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("schema").hasMessageContaining("not a safe identifier");
         assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").connectTimeout(Duration.ZERO).build())
-                .hasMessageContaining("connectTimeout must be a positive duration");
+                .hasMessageContaining("connectTimeout must be at least PT1S, was PT0S");
         assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").sslMode("sometimes").build())
                 .hasMessageContaining("sslMode 'sometimes'");
         assertThatThrownBy(() -> Pgkit.builder().environment(Map.of()).build())
                 .hasMessageContaining("no database configured");
+    }
+
+    @Test
+    void valuesAreNeverSilentlyChanged() {
+        String url = "postgres://u@localhost/db";
+        assertThatThrownBy(() -> Pgkit.builder().url(url).connectTimeout(Duration.ofMillis(500)).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("connectTimeout must be at least PT1S, was PT0.5S");
+        assertThatThrownBy(() -> Pgkit.builder().url(url).connectTimeout(Duration.ofMillis(1_500)).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("connectTimeout must be a whole number of seconds (pgjdbc's connectTimeout and loginTimeout count in seconds)");
+        assertThatThrownBy(() -> Pgkit.builder().url(url).housekeepingInterval(null).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("call disableHousekeeping()");
+        assertThatThrownBy(() -> Pgkit.builder().url(url).acquireTimeout(Duration.ofMillis(100)).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("acquireTimeout must be at least PT0.25S");
+        assertThatThrownBy(() -> Pgkit.builder().url(url).statementTimeout(Duration.ZERO).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("statementTimeout must be at least");
+    }
+
+    @Test
+    void hugeDurationsNameTheOptionInsteadOfOverflowing() {
+        Duration huge = Duration.ofDays(365L * 1_000_000);
+        for (String option : new String[] {"connectTimeout", "acquireTimeout", "statementTimeout", "housekeepingInterval"}) {
+            PgkitBuilder builder = Pgkit.builder().url("postgres://u@localhost/db");
+            switch (option) {
+                case "connectTimeout" -> builder.connectTimeout(huge);
+                case "acquireTimeout" -> builder.acquireTimeout(huge);
+                case "statementTimeout" -> builder.statementTimeout(huge);
+                default -> builder.housekeepingInterval(huge);
+            }
+            assertThatThrownBy(builder::build).as(option).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(option + " must be at most");
+        }
+    }
+
+    @Test
+    void aClosedPgkitSaysSo(TestPostgres postgres) {
+        String schema = TestPostgres.uniqueName("closed");
+        Pgkit pgkit = Db.pgkit(postgres, schema);
+        var state = pgkit.state();
+        Db.execute(pgkit, "DROP SCHEMA \"" + schema + "\" CASCADE");
+        pgkit.close();
+        assertThatThrownBy(() -> state.get("k", String.class))
+                .isInstanceOf(IllegalStateException.class).hasMessageStartingWith("this Pgkit is closed");
+    }
+
+    /** A database whose name needs percent-encoding in a URL is reached by its name, not a misparse of it. */
+    @Test
+    void databaseNamesNeedingEncodingReachThatDatabase(TestPostgres postgres) throws Exception {
+        String name = "pgkit +%?\u00e9 " + TestPostgres.uniqueName("db");
+        Db.admin(postgres, "CREATE DATABASE \"" + name + "\"");
+        try {
+            Db.Server server = Db.server(postgres);
+            String user = server.superuser().getProperty("user");
+            String password = server.superuser().getProperty("password");
+            String encoded = java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+            String url = "postgres://" + user + (password != null ? ":" + password : "") + "@" + server.host() + ":" + server.port() + "/" + encoded;
+            try (Pgkit pgkit = Pgkit.builder().url(url).disableHousekeeping().build();
+                 var c = pgkit.dataSource().getConnection(); var s = c.createStatement(); var rs = s.executeQuery("SELECT current_database()")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo(name);
+                assertThat(pgkit.status().server()).contains(name);
+            }
+        } finally {
+            Db.admin(postgres, "DROP DATABASE \"" + name + "\" WITH (FORCE)");
+        }
     }
 
     @Test

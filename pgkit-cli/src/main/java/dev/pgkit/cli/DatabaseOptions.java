@@ -1,6 +1,7 @@
 package dev.pgkit.cli;
 
 import dev.pgkit.Pgkit;
+import dev.pgkit.PgkitBuilder;
 import dev.pgkit.testing.EmbeddedPostgres;
 import java.io.PrintWriter;
 import java.util.Map;
@@ -56,14 +57,14 @@ final class DatabaseOptions {
                 throw e;
             }
         }
-        Pgkit.Builder builder = builder(env, poolSize);
+        PgkitBuilder builder = builder(env, poolSize);
         if (url != null) {
             builder.url(url);
         }
         return new Target(builder.build(), null);
     }
 
-    private Pgkit.Builder builder(Map<String, String> env, int poolSize) {
+    private PgkitBuilder builder(Map<String, String> env, int poolSize) {
         return Pgkit.builder().schema(schema).environment(env).poolSize(poolSize).disableHousekeeping();
     }
 

@@ -148,6 +148,7 @@ public final class Context implements AutoCloseable {
         if (listener != null) {
             listener.close();
         }
+        database.close();
     }
 
     private void ensureOpen() {

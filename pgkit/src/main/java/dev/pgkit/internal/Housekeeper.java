@@ -84,12 +84,13 @@ public final class Housekeeper {
      * the rest is held by other sessions and waits for the next run); returns how many rows were deleted.
      */
     public long run(Cleanup cleanup) {
-        String sql = cleanup.sql(schema);
+        // deleting garbage twice deletes nothing more: a batch lost with its connection is simply run again
+        Sql sql = Sql.idempotentWrite("cleanup " + cleanup.name(), cleanup.sql(schema));
         List<Object> parameters = cleanup.parameters();
         long total = 0;
         int deleted;
         do {
-            deleted = database.update("cleanup " + cleanup.name(), schema, sql, statement -> {
+            deleted = database.update(sql, schema, statement -> {
                 int index = 1;
                 for (Object parameter : parameters) {
                     statement.setObject(index++, parameter);

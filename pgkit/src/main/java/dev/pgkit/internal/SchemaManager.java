@@ -1,5 +1,6 @@
 package dev.pgkit.internal;
 
+import dev.pgkit.PgkitException;
 import dev.pgkit.SchemaNotReadyException;
 import dev.pgkit.internal.SchemaComponent.Migration;
 import dev.pgkit.internal.SchemaComponent.Requirement;
@@ -46,40 +47,66 @@ public final class SchemaManager {
         if (appliedVersions().getOrDefault(component.name(), 0) >= component.latestVersion()) {
             return List.of();
         }
-        return database.inTransaction("migrate schema " + schema + " for " + component.name(), connection -> {
-            try (Statement statement = connection.createStatement()) {
-                statement.execute("SET LOCAL lock_timeout = '60s'");
-            }
-            try (PreparedStatement lock = connection.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")) {
-                lock.setString(1, "pgkit.migrate." + schema.name());
-                lock.execute();
-            }
-            try (Statement statement = connection.createStatement()) {
-                if (!schemaExists(connection)) {
-                    statement.execute("CREATE SCHEMA IF NOT EXISTS " + schema.quoted());
+        try {
+            // READ COMMITTED (whatever the default): the version is read after the lock wait, so it sees the migration
+            // a concurrent instance committed while this one waited.
+            return database.inTransaction("migrate schema " + schema + " for " + component.name(), connection -> {
+                String operation = "migrate schema " + schema + " for " + component.name();
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute("SET LOCAL lock_timeout = '60s'");
                 }
-                statement.execute(versionTableDdl());
-            }
-            int applied = appliedVersion(connection, component.name());
-            List<Migration> done = new ArrayList<>();
-            for (Migration migration : component.migrations()) {
-                if (migration.version() <= applied) {
-                    continue;
+                try (PreparedStatement lock = connection.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")) {
+                    lock.setString(1, "pgkit.migrate." + schema.name());
+                    lock.execute();
                 }
                 try (Statement statement = connection.createStatement()) {
-                    statement.execute(migration.sql(schema));
+                    if (!exists(connection, "SELECT to_regnamespace(?) IS NOT NULL", schema.quoted())) {
+                        statement.execute("CREATE SCHEMA " + schema.quoted());
+                    }
+                    if (!exists(connection, "SELECT to_regclass(?) IS NOT NULL", schema.quoted() + "." + VERSION_TABLE)) {
+                        statement.execute(versionTableDdl());
+                    }
                 }
-                try (PreparedStatement record = connection.prepareStatement(recordVersionSql())) {
-                    record.setString(1, component.name());
-                    record.setInt(2, migration.version());
-                    record.setString(3, migration.description());
-                    record.executeUpdate();
+                int applied = appliedVersion(connection, component.name());
+                List<Migration> done = new ArrayList<>();
+                for (Migration migration : component.migrations()) {
+                    if (migration.version() <= applied) {
+                        continue;
+                    }
+                    try (Statement statement = connection.createStatement()) {
+                        statement.execute(migration.sql(schema));
+                        Database.logWarnings(operation, "version " + migration.version(), statement);
+                    }
+                    try (PreparedStatement record = connection.prepareStatement(recordVersionSql())) {
+                        record.setString(1, component.name());
+                        record.setInt(2, migration.version());
+                        record.setString(3, migration.description());
+                        record.executeUpdate();
+                    }
+                    done.add(migration);
+                    log.info("pgkit: applied {} schema version {} ({}) in schema {}", component.name(), migration.version(), migration.description(), schema);
                 }
-                done.add(migration);
-                log.info("pgkit: applied {} schema version {} ({}) in schema {}", component.name(), migration.version(), migration.description(), schema);
+                return done;
+            });
+        } catch (PgkitException e) {
+            if (e.sqlState().filter("42501"::equals).isPresent()) {
+                throw cannotCreate(component, e);
             }
-            return done;
-        });
+            throw e;
+        }
+    }
+
+    /** The role may not create pgkit's tables (PostgreSQL 15+ grants CREATE on schema public to its owner only). */
+    private SchemaNotReadyException cannotCreate(SchemaComponent component, PgkitException e) {
+        String serverMessage = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+        String problem = "the role may not create pgkit's " + component.name() + " tables in schema " + schema.name()
+                + " (" + serverMessage + ")";
+        return new SchemaNotReadyException("pgkit cannot create its " + component.name() + " tables in schema " + schema.name()
+                + " of " + database.describe() + ": " + serverMessage + " [SQLState 42501]. Since PostgreSQL 15 only the owner"
+                + " of schema public, and roles granted CREATE on a schema, may create tables in it.\nFix: run `pgkit migrate`"
+                + " (or apply `pgkit schema` output) once as the schema's owner, after which this role starts without CREATE;"
+                + " or GRANT CREATE ON SCHEMA " + schema.quoted() + " TO <role>; (for a new schema: GRANT CREATE ON DATABASE"
+                + " <database> TO <role>;), or pass autoCreateSchema(false) to only check the schema.", List.of(problem), e);
     }
 
     /**
@@ -90,10 +117,14 @@ public final class SchemaManager {
      */
     public void verify(SchemaComponent component) {
         List<Requirement> requirements = component.requirements();
-        List<String> problems = database.withConnection("verify schema " + schema + " for " + component.name(), connection -> {
+        List<String> problems = database.withConnection("verify schema " + schema + " for " + component.name(), true, connection -> {
             String sql = """
                     SELECT r.ord, CASE
                       WHEN to_regclass(r.obj) IS NULL THEN 'missing'
+                      WHEN r.kind IN ('COLUMN', 'SERIAL') AND NOT EXISTS (
+                        SELECT 1 FROM pg_attribute a
+                        WHERE a.attrelid = to_regclass(r.obj) AND a.attname = r.col AND a.attnum > 0 AND NOT a.attisdropped)
+                        THEN 'missing column'
                       WHEN r.kind = 'TABLE' THEN has_table_privilege(r.obj, r.priv)::text
                       WHEN r.kind = 'COLUMN' THEN has_column_privilege(r.obj, r.col, r.priv)::text
                       WHEN r.kind = 'SEQUENCE' THEN has_sequence_privilege(r.obj, r.priv)::text
@@ -117,6 +148,10 @@ public final class SchemaManager {
                             String kind = requirement.kind() == Requirement.Kind.SEQUENCE ? "sequence " : "table ";
                             if (missingObjects.add(requirement.object())) {
                                 found.add(kind + schema.name() + "." + requirement.object() + " does not exist");
+                            }
+                        } else if ("missing column".equals(verdict)) {
+                            if (missingObjects.add(requirement.object() + "." + requirement.column())) {
+                                found.add("column " + schema.name() + "." + requirement.object() + "." + requirement.column() + " does not exist");
                             }
                         } else if (!"true".equals(verdict)) {
                             found.add("the role lacks " + requirement.describe(schema) + " (" + requirement.grant(schema) + ")");
@@ -155,7 +190,7 @@ public final class SchemaManager {
 
     /** The applied version of every component recorded in this schema (empty before the first migration). */
     public Map<String, Integer> appliedVersions() {
-        return database.withConnection("read schema versions in " + schema, connection -> {
+        return database.withConnection("read schema versions in " + schema, true, connection -> {
             Map<String, Integer> versions = new LinkedHashMap<>();
             try (PreparedStatement exists = connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
                 exists.setString(1, schema.quoted() + "." + VERSION_TABLE);
@@ -177,9 +212,9 @@ public final class SchemaManager {
         });
     }
 
-    private boolean schemaExists(Connection connection) throws SQLException {
-        try (PreparedStatement statement = connection.prepareStatement("SELECT to_regnamespace(?) IS NOT NULL")) {
-            statement.setString(1, schema.quoted());
+    private static boolean exists(Connection connection, String sql, String name) throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
+            statement.setString(1, name);
             try (ResultSet rs = statement.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1);

@@ -25,7 +25,7 @@ public final class StatusTables {
 
     /** Counts every status table of {@code components} in {@code schema}, scanning each table once. */
     public static List<Count> count(Database database, Identifier schema, List<Component> components) {
-        return database.withConnection("count pgkit's tables in " + schema, connection -> {
+        return database.withConnection("count pgkit's tables in " + schema, true, connection -> {
             List<Count> counts = new ArrayList<>();
             for (Component component : components) {
                 for (StatusTable table : component.statusTables()) {

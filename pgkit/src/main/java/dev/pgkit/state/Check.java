@@ -8,6 +8,8 @@ final class Check {
     static final int MAX_KEY_LENGTH = 1024;
     /** TTLs beyond this are surely a unit mistake (and overflow PostgreSQL intervals far later). */
     static final Duration MAX_TTL = Duration.ofDays(365L * 100);
+    /** Waits beyond this are surely a mistake (and overflow a count of nanoseconds from now well before 292 years). */
+    static final Duration MAX_WAIT = Duration.ofDays(365L * 100);
 
     private Check() {
     }
@@ -56,6 +58,9 @@ final class Check {
         }
         if (wait.isNegative()) {
             throw new IllegalArgumentException(name + " must not be negative, was " + wait);
+        }
+        if (wait.compareTo(MAX_WAIT) > 0) {
+            throw new IllegalArgumentException(name + " must be at most " + MAX_WAIT.toDays() + " days, was " + wait);
         }
         return wait;
     }

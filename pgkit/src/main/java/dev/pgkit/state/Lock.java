@@ -84,6 +84,11 @@ public final class Lock implements AutoCloseable {
         store.releaseLock(this);
     }
 
+    /** Whether {@code candidate} is the store that acquired this lock. */
+    boolean isFrom(StateStore candidate) {
+        return store == candidate;
+    }
+
     void extended(Instant newExpiry, long requestStartNanos, Duration leaseLength) {
         expiresAt = newExpiry;
         leaseEndNanos = requestStartNanos + leaseLength.toNanos();

@@ -7,13 +7,13 @@ import dev.pgkit.internal.Context;
 import dev.pgkit.internal.Database;
 import dev.pgkit.internal.NotificationHandler;
 import dev.pgkit.internal.NotificationListener;
+import dev.pgkit.internal.Params;
 import dev.pgkit.json.JsonCodec;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -74,7 +74,7 @@ public final class StateStore {
     /** Subscribes to a thread (idempotent). */
     public void subscribe(String threadId) {
         Check.key("threadId", threadId);
-        database.update("state.subscribe", threadId, sql.subscribe, s -> {
+        database.update(sql.subscribe, threadId, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
         });
@@ -83,7 +83,7 @@ public final class StateStore {
     /** Unsubscribes from a thread; a no-op when not subscribed. */
     public void unsubscribe(String threadId) {
         Check.key("threadId", threadId);
-        database.update("state.unsubscribe", threadId, sql.unsubscribe, s -> {
+        database.update(sql.unsubscribe, threadId, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
         });
@@ -92,7 +92,7 @@ public final class StateStore {
     /** Whether a thread is subscribed to. */
     public boolean isSubscribed(String threadId) {
         Check.key("threadId", threadId);
-        return database.query("state.isSubscribed", threadId, sql.isSubscribed, s -> {
+        return database.query(sql.isSubscribed, threadId, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
         }, rs -> rs.next() && rs.getBoolean(1));
@@ -135,12 +135,14 @@ public final class StateStore {
      * Releases a lock if it is still held with its token; a no-op otherwise (expired, taken over or
      * force-released). Stops its watchdog.
      *
-     * @return whether this call released it
+     * @return whether this call released it (after a lost connection the release is repeated, and may then
+     *         report false for a release its first attempt made)
+     * @throws IllegalArgumentException if the lock was acquired through another store
      */
     public boolean releaseLock(Lock lock) {
-        Check.notNull("lock", lock);
+        requireOwn(lock);
         lock.closeByHolder();
-        return database.query("state.releaseLock", lock.threadId(), sql.lockRelease, s -> {
+        return database.query(sql.lockRelease, lock.threadId(), s -> {
             s.setString(1, prefix);
             s.setString(2, lock.threadId());
             s.setString(3, lock.token());
@@ -154,10 +156,10 @@ public final class StateStore {
      * @return false when the lock was no longer held (its {@link Lock#isHeld()} turns false)
      */
     public boolean extendLock(Lock lock, Duration ttl) {
-        Check.notNull("lock", lock);
+        requireOwn(lock);
         long ttlMillis = Check.ttl("ttl", ttl);
         long start = System.nanoTime();
-        Optional<Instant> extended = database.query("state.extendLock", lock.threadId(), sql.lockExtend, s -> {
+        Optional<Instant> extended = database.query(sql.lockExtend, lock.threadId(), s -> {
             s.setLong(1, ttlMillis);
             s.setString(2, prefix);
             s.setString(3, lock.threadId());
@@ -174,10 +176,18 @@ public final class StateStore {
     /** Releases the lock on {@code threadId} whoever holds it; the holder's later release is a no-op. */
     public boolean forceReleaseLock(String threadId) {
         Check.key("threadId", threadId);
-        return database.query("state.forceReleaseLock", threadId, sql.lockForceRelease, s -> {
+        return database.query(sql.lockForceRelease, threadId, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
         }, ResultSet::next);
+    }
+
+    private void requireOwn(Lock lock) {
+        Check.notNull("lock", lock);
+        if (!lock.isFrom(this)) {
+            throw new IllegalArgumentException("lock " + lock.threadId() + " was acquired through another StateStore (another Pgkit, "
+                    + "or key prefix other than '" + prefix + "'): release or extend it through the store that acquired it");
+        }
     }
 
     private record Attempt(Optional<Lock> lock, OptionalLong retryMillis) {
@@ -187,7 +197,7 @@ public final class StateStore {
         long ttlMillis = Check.ttl("ttl", ttl);
         String token = "pg_" + UUID.randomUUID();
         long start = System.nanoTime();
-        return database.query("state.acquireLock", threadId, sql.lockAcquire, s -> {
+        return database.query(sql.lockAcquire, threadId, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
             s.setString(3, token);
@@ -238,7 +248,7 @@ public final class StateStore {
     public <T> Optional<T> get(String key, Class<T> type) {
         Check.key("key", key);
         Check.notNull("type", type);
-        String json = database.query("state.get", key, sql.cacheGet, s -> {
+        String json = database.query(sql.cacheGet, key, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
         }, rs -> rs.next() ? rs.getString(1) : null);
@@ -271,7 +281,7 @@ public final class StateStore {
     /** Deletes {@code key}; true if it had a live value. */
     public boolean delete(String key) {
         Check.key("key", key);
-        return database.query("state.delete", key, sql.cacheDelete, s -> {
+        return database.query(sql.cacheDelete, key, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
         }, rs -> rs.next() && rs.getLong(1) > 0);
@@ -280,12 +290,11 @@ public final class StateStore {
     private boolean set(String key, Object value, Duration ttl, boolean onlyIfAbsent) {
         Check.key("key", key);
         String json = encode("value", value);
-        String operation = onlyIfAbsent ? "state.setIfNotExists" : "state.set";
-        return database.update(operation, key, onlyIfAbsent ? sql.cacheSetIfAbsent : sql.cacheSet, s -> {
+        return database.update(onlyIfAbsent ? sql.cacheSetIfAbsent : sql.cacheSet, key, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
             s.setString(3, json);
-            setNullableLong(s, 4, ttl == null ? null : ttl.toMillis());
+            Params.nullableLong(s, 4, ttl == null ? null : ttl.toMillis());
         }) > 0;
     }
 
@@ -307,18 +316,14 @@ public final class StateStore {
         String json = encode("value", value);
         Long ttl = options.ttl().map(Duration::toMillis).orElse(null);
         Integer max = options.maxLength().isPresent() ? options.maxLength().getAsInt() : null;
-        database.query("state.appendToList", key, sql.listAppend, s -> {
+        database.query(sql.listAppend, key, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
             s.setString(3, prefix);
             s.setString(4, key);
             s.setString(5, json);
-            setNullableLong(s, 6, ttl);
-            if (max == null) {
-                s.setNull(7, Types.INTEGER);
-            } else {
-                s.setInt(7, max);
-            }
+            Params.nullableLong(s, 6, ttl);
+            Params.nullableInt(s, 7, max);
         }, rs -> rs.next());
     }
 
@@ -326,7 +331,7 @@ public final class StateStore {
     public <T> List<T> getList(String key, Class<T> type) {
         Check.key("key", key);
         Check.notNull("type", type);
-        List<String> values = database.query("state.getList", key, sql.listGet, s -> {
+        List<String> values = database.query(sql.listGet, key, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
         }, rs -> {
@@ -357,7 +362,11 @@ public final class StateStore {
         return enqueue(threadId, message, ttl, Integer.valueOf(maxSize));
     }
 
-    /** Appends {@code message} to the unbounded queue of {@code threadId}; returns the new depth. */
+    /**
+     * Appends {@code message} to the unbounded queue of {@code threadId}; returns the new depth (the live
+     * entries this statement saw, plus its own: with no cap to enforce it takes no lock, so concurrent
+     * enqueues may each count only themselves).
+     */
     public int enqueue(String threadId, Object message, Duration ttl) {
         return enqueue(threadId, message, ttl, null);
     }
@@ -366,22 +375,28 @@ public final class StateStore {
         Check.key("threadId", threadId);
         long ttlMillis = Check.ttl("ttl", ttl);
         String json = encode("message", message);
-        return database.query("state.enqueue", threadId, sql.queueEnqueue, s -> {
+        if (maxSize == null) {
+            return database.query(sql.queueEnqueueUncapped, threadId, s -> {
+                s.setString(1, prefix);
+                s.setString(2, threadId);
+                s.setString(3, json);
+                s.setLong(4, ttlMillis);
+            }, StateStore::readDepth);
+        }
+        return database.query(sql.queueEnqueue, threadId, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
             s.setString(3, prefix);
             s.setString(4, threadId);
             s.setString(5, json);
-            if (maxSize == null) {
-                s.setNull(6, Types.INTEGER);
-            } else {
-                s.setInt(6, maxSize);
-            }
+            s.setInt(6, maxSize);
             s.setLong(7, ttlMillis);
-        }, rs -> {
-            rs.next();
-            return rs.getInt(1);
-        });
+        }, StateStore::readDepth);
+    }
+
+    private static int readDepth(ResultSet rs) throws SQLException {
+        rs.next();
+        return rs.getInt(1);
     }
 
     /**
@@ -391,7 +406,7 @@ public final class StateStore {
     public <T> Optional<QueueEntry<T>> dequeue(String threadId, Class<T> type) {
         Check.key("threadId", threadId);
         Check.notNull("type", type);
-        String json = database.query("state.dequeue", threadId, sql.queueDequeue, s -> {
+        String json = database.query(sql.queueDequeue, threadId, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
             s.setString(3, prefix);
@@ -433,7 +448,7 @@ public final class StateStore {
     /** The number of live entries in the queue of {@code threadId}. */
     public int queueDepth(String threadId) {
         Check.key("threadId", threadId);
-        return database.query("state.queueDepth", threadId, sql.queueDepth, s -> {
+        return database.query(sql.queueDepth, threadId, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
         }, rs -> {
@@ -540,13 +555,5 @@ public final class StateStore {
         public Object message;
         public long enqueuedAt;
         public long expiresAt;
-    }
-
-    private static void setNullableLong(java.sql.PreparedStatement s, int index, Long value) throws SQLException {
-        if (value == null) {
-            s.setNull(index, Types.BIGINT);
-        } else {
-            s.setLong(index, value);
-        }
     }
 }

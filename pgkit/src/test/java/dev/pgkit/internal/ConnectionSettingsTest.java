@@ -63,6 +63,51 @@ class ConnectionSettingsTest {
     }
 
     @Test
+    void passwordsWithReservedCharactersAreParsedAndNeverShown() {
+        for (String password : new String[] {"p@ss:w/rd", "pa?ss:w", "a:b@c/d", "@:/", "s3cr3t"}) {
+            String url = "postgres://app:" + password + "@db.example.com:6543/orders?sslmode=require";
+            ConnectionSettings s = ConnectionSettings.parse(url);
+            assertThat(s.properties()).as(password).containsEntry("user", "app").containsEntry("password", password)
+                    .containsEntry("sslmode", "require");
+            assertThat(s.jdbcUrl()).as(password).isEqualTo("jdbc:postgresql://db.example.com:6543/orders");
+            assertThat(s.describe()).isEqualTo("db.example.com:6543/orders as app");
+            assertThat(s.toString()).doesNotContain(password);
+            assertThat(ConnectionSettings.redact(url)).as(password)
+                    .isEqualTo("postgres://app:***@db.example.com:6543/orders?sslmode=require");
+        }
+    }
+
+    @Test
+    void redactHidesPasswordParametersAndLeavesTheRestAlone() {
+        assertThat(ConnectionSettings.redact("jdbc:postgresql://h:5432/db?user=svc&password=s3cr3t&ssl=true"))
+                .isEqualTo("jdbc:postgresql://h:5432/db?user=svc&password=***&ssl=true");
+        assertThat(ConnectionSettings.redact("postgres://h/db?user=svc@corp&PASSWORD=x@y"))
+                .isEqualTo("postgres://h/db?user=svc@corp&PASSWORD=***");
+        assertThat(ConnectionSettings.redact("postgres://bob@h:5432/db")).isEqualTo("postgres://bob@h:5432/db");
+    }
+
+    @Test
+    void malformedPercentEncodingIsRejectedWithoutEchoingIt() {
+        assertThatThrownBy(() -> ConnectionSettings.parse("postgres://app:%zzsecret@h/db"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the password is not valid percent-encoding")
+                .hasMessageNotContaining("zzsecret");
+    }
+
+    @Test
+    void databaseNamesAreReencodedForTheDriver() {
+        for (String name : new String[] {"a+b", "100%", "what?", "with space", "\u00fcn\u00efc\u00f8d\u00e9", "a/b", "x&y=z"}) {
+            String encoded = java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+            ConnectionSettings s = ConnectionSettings.parse("postgres://u@h:5432/" + encoded);
+            assertThat(org.postgresql.Driver.parseURL(s.jdbcUrl(), new java.util.Properties()).getProperty("PGDBNAME"))
+                    .as("what pgjdbc reads back for %s", name).isEqualTo(name);
+            assertThat(s.describe()).isEqualTo("h:5432/" + name + " as u");
+            ConnectionSettings env = ConnectionSettings.fromEnvironment(Map.of("PGHOST", "h", "PGDATABASE", name));
+            assertThat(org.postgresql.Driver.parseURL(env.jdbcUrl(), new java.util.Properties()).getProperty("PGDBNAME")).isEqualTo(name);
+        }
+    }
+
+    @Test
     void identifiersAreValidatedAndQuoted() {
         assertThat(Identifier.of("schema", "my_schema1").quoted()).isEqualTo("\"my_schema1\"");
         assertThatThrownBy(() -> Identifier.of("schema", "public; DROP TABLE x")).hasMessageContaining("schema 'public; DROP TABLE x' is not a safe identifier");

@@ -108,7 +108,7 @@ class HousekeepingTest {
                             Cleanup.olderThan("forms.attachments.retention", "attachments", "created_at", Duration.ofHours(1))),
                     List.of());
             int batch = 2;
-            Housekeeper housekeeper = new Housekeeper(new Database(pgkit.dataSource(), "test"), Identifier.of("schema", schema), batch);
+            Housekeeper housekeeper = new Housekeeper(new Database(pgkit.dataSource(), "test", Timeouts.of(Duration.ofSeconds(30)), false), Identifier.of("schema", schema), batch);
 
             assertThat(housekeeper.cleanup(component)).isEqualTo(5 + 2 + 7);
             assertThat(strings(pgkit, "SELECT entity || seq FROM " + q + ".snapshots ORDER BY 1"))

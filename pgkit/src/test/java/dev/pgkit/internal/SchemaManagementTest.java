@@ -3,6 +3,8 @@ package dev.pgkit.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.pgkit.Pgkit;
 import dev.pgkit.SchemaNotReadyException;
 import dev.pgkit.test.Db;
@@ -59,6 +61,91 @@ class SchemaManagementTest {
                 instances.get(i).close();
             }
             Db.dropAndClose(instances.get(0));
+        }
+    }
+
+    /**
+     * Ten instances migrating one fresh schema at once through pools whose default isolation is
+     * REPEATABLE READ: each reads the applied version after its advisory-lock wait, at READ COMMITTED, so
+     * none re-applies what another committed meanwhile (which failed with 23505 on the version table).
+     */
+    @Test
+    void coldStartRaceSucceedsWhenTheDefaultIsolationIsRepeatableRead(TestPostgres postgres) throws Exception {
+        String schema = TestPostgres.uniqueName("migrate_rr");
+        String role = TestPostgres.uniqueName("pgkit_rr");
+        Db.admin(postgres, "CREATE ROLE " + role + " LOGIN PASSWORD 'pw'",
+                "ALTER ROLE " + role + " SET default_transaction_isolation = 'repeatable read'",
+                "CREATE SCHEMA " + schema + " AUTHORIZATION " + role);
+        List<HikariDataSource> pools = new ArrayList<>();
+        List<Pgkit> instances = new ArrayList<>();
+        try {
+            for (int i = 0; i < 10; i++) {
+                HikariConfig config = new HikariConfig();
+                config.setJdbcUrl(Db.server(postgres).urlFor(role, "pw", 0));
+                config.setMaximumPoolSize(2);
+                pools.add(new HikariDataSource(config));
+                instances.add(Pgkit.builder().dataSource(pools.get(i)).schema(schema).disableHousekeeping().build());
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(10);
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Integer>> applied = new ArrayList<>();
+            for (Pgkit pgkit : instances) {
+                applied.add(pool.submit(() -> {
+                    go.await();
+                    return pgkit.migrate();
+                }));
+            }
+            go.countDown();
+            int total = 0;
+            for (Future<Integer> f : applied) {
+                total += f.get(2, TimeUnit.MINUTES);
+            }
+            pool.shutdown();
+            int latest = AdapterRegistry.components().stream().mapToInt(c -> c.schema().latestVersion()).sum();
+            assertThat(total).as("versions applied across all ten instances").isEqualTo(latest);
+            assertThat(Db.scalar(instances.get(0), "SELECT count(*) FROM \"" + schema + "\".pgkit_schema_version")).isEqualTo(latest);
+        } finally {
+            instances.forEach(Pgkit::close);
+            pools.forEach(HikariDataSource::close);
+            Db.admin(postgres, "DROP SCHEMA " + schema + " CASCADE", "DROP OWNED BY " + role, "DROP ROLE " + role);
+        }
+    }
+
+    /** PostgreSQL 15+ lets only a schema's owner (and roles granted CREATE) create tables in it: say so, and what to do. */
+    @Test
+    void aRoleThatMayNotCreateTablesIsToldWhatToDo(TestPostgres postgres) {
+        String schema = TestPostgres.uniqueName("no_create");
+        String role = TestPostgres.uniqueName("pgkit_no_create");
+        Db.admin(postgres, "CREATE ROLE " + role + " LOGIN PASSWORD 'pw'",
+                "ALTER ROLE " + role + " SET log_min_messages = 'fatal'", // the refused CREATE TABLE is expected here
+                "CREATE SCHEMA " + schema, "GRANT USAGE ON SCHEMA " + schema + " TO " + role);
+        try (Pgkit pgkit = Pgkit.builder().url(Db.server(postgres).urlFor(role, "pw", 0)).schema(schema).disableHousekeeping().build()) {
+            assertThatThrownBy(pgkit::state)
+                    .isInstanceOf(SchemaNotReadyException.class)
+                    .hasMessageContaining("pgkit cannot create its state tables in schema " + schema)
+                    .hasMessageContaining("permission denied for schema " + schema)
+                    .hasMessageContaining("run `pgkit migrate`")
+                    .hasMessageContaining("GRANT CREATE ON SCHEMA \"" + schema + "\" TO <role>;")
+                    .satisfies(e -> assertThat(((SchemaNotReadyException) e).sqlState()).contains("42501"));
+        } finally {
+            Db.admin(postgres, "DROP SCHEMA " + schema + " CASCADE", "DROP OWNED BY " + role, "DROP ROLE " + role);
+        }
+    }
+
+    @Test
+    void aMissingColumnIsNamedWhenAutoCreationIsOff(TestPostgres postgres) {
+        String schema = TestPostgres.uniqueName("no_column");
+        try (Pgkit admin = Db.pgkit(postgres, schema)) {
+            admin.migrate();
+            Db.execute(admin, "ALTER TABLE \"" + schema + "\".chat_state_locks DROP COLUMN token");
+            try (Pgkit pgkit = Db.builder(postgres, schema).autoCreateSchema(false).build()) {
+                assertThatThrownBy(pgkit::state)
+                        .isInstanceOf(SchemaNotReadyException.class)
+                        .hasMessageContaining("column " + schema + ".chat_state_locks.token does not exist")
+                        .satisfies(e -> assertThat(((SchemaNotReadyException) e).problems())
+                                .containsExactly("column " + schema + ".chat_state_locks.token does not exist"));
+            }
+            Db.execute(admin, "DROP SCHEMA \"" + schema + "\" CASCADE");
         }
     }
 

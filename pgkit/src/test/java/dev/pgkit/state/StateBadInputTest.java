@@ -78,6 +78,24 @@ class StateBadInputTest {
     }
 
     @Test
+    void hugeWaitsNameTheOption() {
+        Duration huge = Duration.ofDays(365L * 1_000);
+        rejected(() -> state.dequeue("t", String.class, huge), "maxWait must be at most");
+        rejected(() -> state.acquireLock("t", LockOptions.lease(Duration.ofSeconds(1)).waitUpTo(huge)), "maxWait must be at most");
+        rejected(() -> state.set("k", 1, huge), "ttl must be at most");
+    }
+
+    @Test
+    void aLockFromAnotherStoreIsRejected() {
+        StateStore other = pgkit.state(TestPostgres.uniqueName("other"));
+        Lock lock = other.acquireLock("shared-name", Duration.ofSeconds(30)).orElseThrow();
+        rejected(() -> state.releaseLock(lock), "was acquired through another StateStore");
+        rejected(() -> state.extendLock(lock, Duration.ofSeconds(60)), "release or extend it through the store that acquired it");
+        assertThat(lock.isHeld()).isTrue();
+        assertThat(other.releaseLock(lock)).as("still held by its own store").isTrue();
+    }
+
+    @Test
     void nullValuesAndOversizedOrControlCharacterKeys() {
         rejected(() -> state.set("k", null), "value must not be null");
         rejected(() -> state.enqueue("t", null, Duration.ofSeconds(1), 1), "message must not be null");

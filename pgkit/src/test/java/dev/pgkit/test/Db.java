@@ -1,11 +1,15 @@
 package dev.pgkit.test;
 
 import dev.pgkit.Pgkit;
+import dev.pgkit.PgkitBuilder;
 import dev.pgkit.testing.TestPostgres;
+import java.net.URI;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Properties;
 
 /** Test helpers: a Pgkit on the run's server in a schema of its own, and plain SQL for assertions. */
 public final class Db {
@@ -17,7 +21,7 @@ public final class Db {
         return builder(postgres, schema).build();
     }
 
-    public static Pgkit.Builder builder(TestPostgres postgres, String schema) {
+    public static PgkitBuilder builder(TestPostgres postgres, String schema) {
         return Pgkit.builder().url(postgres.url()).schema(schema).poolSize(8).disableHousekeeping();
     }
 
@@ -35,6 +39,56 @@ public final class Db {
             s.execute(sql);
         } catch (SQLException e) {
             throw new IllegalStateException(sql, e);
+        }
+    }
+
+    /** Where the run's server is, as a JDBC URL without parameters plus the superuser's driver properties. */
+    public record Server(String host, int port, String database, Properties superuser) {
+        public String jdbcUrl() {
+            return "jdbc:postgresql://" + host + ":" + port + "/" + database;
+        }
+
+        /** A {@code jdbc:postgresql://} URL for {@code user} (and password), to the server or to {@code port} on loopback. */
+        public String urlFor(String user, String password, int viaPort) {
+            return "jdbc:postgresql://" + (viaPort > 0 ? "127.0.0.1:" + viaPort : host + ":" + port) + "/" + database
+                    + "?user=" + user + (password != null ? "&password=" + password : "");
+        }
+
+        /** A direct superuser connection, for setting up roles, schemas and faults. */
+        public Connection admin() throws SQLException {
+            return DriverManager.getConnection(jdbcUrl(), superuser);
+        }
+    }
+
+    /** The run's server, parsed from its URL ({@code jdbc:postgresql://} or {@code postgres://}). */
+    public static Server server(TestPostgres postgres) {
+        String url = postgres.url();
+        Properties props = new Properties();
+        if (url.startsWith("jdbc:")) {
+            Properties parsed = org.postgresql.Driver.parseURL(url, new Properties());
+            parsed.stringPropertyNames().stream().filter(n -> !n.startsWith("PG")).forEach(n -> props.setProperty(n, parsed.getProperty(n)));
+            return new Server(parsed.getProperty("PGHOST"), Integer.parseInt(parsed.getProperty("PGPORT")), parsed.getProperty("PGDBNAME"), props);
+        }
+        URI uri = URI.create(url);
+        String userInfo = uri.getUserInfo();
+        if (userInfo != null) {
+            int colon = userInfo.indexOf(':');
+            props.setProperty("user", colon >= 0 ? userInfo.substring(0, colon) : userInfo);
+            if (colon >= 0) {
+                props.setProperty("password", userInfo.substring(colon + 1));
+            }
+        }
+        return new Server(uri.getHost(), uri.getPort() > 0 ? uri.getPort() : 5432, uri.getPath().substring(1), props);
+    }
+
+    /** Runs statements as the superuser on a direct connection. */
+    public static void admin(TestPostgres postgres, String... statements) {
+        try (Connection c = server(postgres).admin(); Statement s = c.createStatement()) {
+            for (String sql : statements) {
+                s.execute(sql);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(String.join("; ", statements), e);
         }
     }
 

@@ -1,0 +1,262 @@
+package dev.pgkit.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.pgkit.ConcurrencyConflictException;
+import dev.pgkit.OutcomeUnknownException;
+import dev.pgkit.PgkitConnectionException;
+import dev.pgkit.PgkitException;
+import dev.pgkit.PgkitTimeoutException;
+import dev.pgkit.test.Db;
+import dev.pgkit.testing.PostgresExtension;
+import dev.pgkit.testing.TestPostgres;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The statement runner on its own: which failures are repeated, how each is reported, what a
+ * connection looks like when it goes back to the pool, and that server warnings are logged.
+ */
+@ExtendWith(PostgresExtension.class)
+class DatabaseTest {
+    static TestPostgres postgres;
+    static String table;
+
+    @BeforeAll
+    static void setUp(TestPostgres server) {
+        postgres = server;
+        table = TestPostgres.uniqueName("database_test");
+        Db.admin(postgres, "CREATE TABLE " + table + " (id text PRIMARY KEY, body jsonb)");
+    }
+
+    @AfterAll
+    static void tearDown() {
+        Db.admin(postgres, "DROP TABLE " + table);
+    }
+
+    /** A pool of the test server's superuser whose deliberate errors stay out of the server log. */
+    static HikariDataSource pool(int size, Consumer<HikariConfig> tweak) {
+        Db.Server server = Db.server(postgres);
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(server.jdbcUrl());
+        config.setDataSourceProperties(server.superuser());
+        config.addDataSourceProperty("options", "-c log_min_messages=panic");
+        config.setMaximumPoolSize(size);
+        tweak.accept(config);
+        return new HikariDataSource(config);
+    }
+
+    static Database database(HikariDataSource pool) {
+        return new Database(pool, "test server", Timeouts.of(Duration.ofSeconds(30)), false);
+    }
+
+    static int selectOne(Database database) {
+        return database.query(Sql.read("test.selectOne", "SELECT 1"), null, s -> { }, rs -> {
+            rs.next();
+            return rs.getInt(1);
+        });
+    }
+
+    @Test
+    void serializationFailuresAreRepeatedForEveryStatement() {
+        try (HikariDataSource pool = pool(1, c -> { })) {
+            Database database = database(pool);
+            AtomicInteger attempts = new AtomicInteger();
+            int result = database.withConnection("test.notSafe", false, connection -> {
+                if (attempts.incrementAndGet() < 3) {
+                    throw new SQLException("could not serialize access", attempts.get() == 1 ? "40001" : "40P01");
+                }
+                return 7;
+            });
+            assertThat(result).isEqualTo(7);
+            assertThat(attempts.get()).isEqualTo(3);
+            assertThat(database.retries()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aLostConnectionRepeatsOnlyWhatIsSafeToRepeat() {
+        try (HikariDataSource pool = pool(2, c -> { })) {
+            Database database = database(pool);
+            AtomicInteger unsafeAttempts = new AtomicInteger();
+            assertThatThrownBy(() -> database.withConnection("test.enqueue", false, connection -> {
+                unsafeAttempts.incrementAndGet();
+                throw new SQLException("terminating connection due to administrator command", "57P01");
+            })).isInstanceOf(OutcomeUnknownException.class)
+                    .hasMessageContaining("test.enqueue: the connection to PostgreSQL at test server broke after the statement was sent")
+                    .hasMessageContaining("may or may not have been applied");
+            assertThat(unsafeAttempts.get()).as("a write that is not safe to repeat runs once").isEqualTo(1);
+
+            AtomicInteger safeAttempts = new AtomicInteger();
+            int result = database.withConnection("test.read", true, connection -> {
+                if (safeAttempts.incrementAndGet() == 1) {
+                    throw new SQLException("An I/O error occurred while sending to the backend.", "08006");
+                }
+                return 1;
+            });
+            assertThat(result).isEqualTo(1);
+            assertThat(safeAttempts.get()).isEqualTo(2);
+
+            AtomicInteger safeGivingUp = new AtomicInteger();
+            assertThatThrownBy(() -> database.withConnection("test.read", true, connection -> {
+                safeGivingUp.incrementAndGet();
+                throw new SQLException("An I/O error occurred while sending to the backend.", "08006");
+            })).isExactlyInstanceOf(PgkitConnectionException.class).hasMessageContaining("lost the connection");
+            assertThat(safeGivingUp.get()).isEqualTo(Database.MAX_CONNECTION_ATTEMPTS);
+        }
+    }
+
+    @Test
+    void aConnectionGoneBeforeSendingIsRepeatedEvenForUnsafeWrites() {
+        try (HikariDataSource pool = pool(2, c -> { })) {
+            Database database = database(pool);
+            for (String state : new String[] {"08003", "57P05"}) {
+                AtomicInteger attempts = new AtomicInteger();
+                int result = database.withConnection("test.enqueue", false, connection -> {
+                    if (attempts.incrementAndGet() == 1) {
+                        throw new SQLException("the session was already gone", state);
+                    }
+                    return 1;
+                });
+                assertThat(result).as(state).isEqualTo(1);
+                assertThat(attempts.get()).as(state).isEqualTo(2);
+            }
+        }
+    }
+
+    @Test
+    void eachFailureHasItsException() {
+        try (HikariDataSource pool = pool(1, c -> { })) {
+            Database database = database(pool);
+            assertThatThrownBy(() -> database.withConnection("test.slow", true, c -> {
+                throw new SQLException("canceling statement due to statement timeout", "57014");
+            })).isInstanceOf(PgkitTimeoutException.class).hasMessageContaining("nothing was applied");
+
+            Sql insert = Sql.write("test.insert", "INSERT INTO " + table + " (id) VALUES (?)");
+            database.update(insert, "a", s -> s.setString(1, "conflict"));
+            assertThatThrownBy(() -> database.update(insert.conflictOn(table + "_pkey"), "a", s -> s.setString(1, "conflict")))
+                    .isInstanceOf(ConcurrencyConflictException.class)
+                    .hasMessageContaining("test.insert(a): another writer got there first")
+                    .satisfies(e -> assertThat(((ConcurrencyConflictException) e).constraint()).isEqualTo(table + "_pkey"));
+            assertThatThrownBy(() -> database.update(insert, "a", s -> s.setString(1, "conflict")))
+                    .isExactlyInstanceOf(PgkitException.class)
+                    .satisfies(e -> assertThat(((PgkitException) e).sqlState()).contains("23505"));
+        }
+    }
+
+    @Test
+    void aBatchThatFailsInsideItsTransactionIsRolledBackBeforeTheConnectionGoesBack() {
+        try (HikariDataSource pool = pool(1, c -> { })) {
+            Database database = database(pool);
+            assertThatThrownBy(() -> database.query(Sql.write("test.batch", "BEGIN; SELECT 1/0; COMMIT"), null, s -> { }, rs -> null))
+                    .isInstanceOf(PgkitException.class).hasMessageContaining("division by zero");
+            // the pool's only connection: had the aborted transaction stayed open, this would fail with 25P02
+            assertThat(selectOne(database)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aCallersTransactionalConnectionRunsPgkitStatementsInAutocommitAndGoesBackAsItCame() throws Exception {
+        try (HikariDataSource pool = pool(1, c -> c.setAutoCommit(false))) {
+            Database database = database(pool);
+            String logged = capturingLog(() -> database.query(Sql.write("test.batch",
+                    "BEGIN ISOLATION LEVEL READ COMMITTED; INSERT INTO " + table + " (id) VALUES ('batched') RETURNING id; COMMIT"),
+                    null, s -> { }, rs -> null));
+            assertThat(logged).as("no 'there is already a transaction in progress'").doesNotContain("WARNING");
+            database.update(Sql.write("test.insert", "INSERT INTO " + table + " (id) VALUES ('single')"), null, s -> { });
+            try (Connection c = pool.getConnection()) {
+                assertThat(c.getAutoCommit()).as("autocommit restored").isFalse();
+            }
+            assertThat(countRows("id IN ('batched', 'single')")).as("committed, seen from another connection").isEqualTo(2);
+        }
+    }
+
+    @Test
+    void serverWarningsAreLoggedWithTheOperation() throws Exception {
+        try (HikariDataSource pool = pool(1, c -> { })) {
+            Database database = database(pool);
+            String logged = capturingLog(() -> database.query(Sql.read("test.warns",
+                    "DO $$ BEGIN RAISE WARNING 'pgkit-test: something is off'; END $$; SELECT 1"), "key-1", s -> { }, rs -> null));
+            assertThat(logged).contains("pgkit test.warns(key-1): PostgreSQL WARNING: pgkit-test: something is off");
+        }
+    }
+
+    @Test
+    void anExhaustedPoolSaysSo() throws Exception {
+        try (HikariDataSource pool = pool(1, c -> c.setConnectionTimeout(250));
+             Connection held = pool.getConnection()) {
+            assertThat(held.isValid(1)).as("the only connection, held by the test").isTrue();
+            assertThatThrownBy(() -> selectOne(database(pool)))
+                    .isInstanceOf(PgkitConnectionException.class)
+                    .hasMessageContaining("the connection pool is exhausted: all 1 connections")
+                    .hasMessageContaining("acquireTimeout (250 ms)")
+                    .hasMessageNotContaining("lost");
+        }
+    }
+
+    @Test
+    void aClosedDatabaseSaysThisPgkitIsClosed() {
+        try (HikariDataSource pool = pool(1, c -> { })) {
+            Database database = database(pool);
+            database.close();
+            assertThatThrownBy(() -> selectOne(database)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageStartingWith("this Pgkit is closed");
+        }
+    }
+
+    @Test
+    void jsonIsBoundAsJsonb() {
+        try (HikariDataSource pool = pool(1, c -> { })) {
+            Database database = database(pool);
+            String type = database.query(Sql.read("test.jsonb", "SELECT pg_typeof(?)::text || ':' || coalesce(jsonb_typeof(?), 'null')"), null, s -> {
+                Params.jsonb(s, 1, "{\"a\": [1, 2]}");
+                Params.jsonb(s, 2, "{\"a\": [1, 2]}");
+            }, rs -> {
+                rs.next();
+                return rs.getString(1);
+            });
+            assertThat(type).isEqualTo("jsonb:object");
+            boolean isNull = database.query(Sql.read("test.jsonb", "SELECT ? IS NULL"), null, s -> Params.jsonb(s, 1, null), rs -> {
+                rs.next();
+                return rs.getBoolean(1);
+            });
+            assertThat(isNull).isTrue();
+        }
+    }
+
+    static long countRows(String where) {
+        try (Connection c = Db.server(postgres).admin(); var s = c.createStatement(); var rs = s.executeQuery(
+                "SELECT count(*) FROM " + table + " WHERE " + where)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** What pgkit logged (slf4j-simple writes to System.err) while {@code body} ran. */
+    static String capturingLog(Runnable body) {
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            body.run();
+        } finally {
+            System.setErr(original);
+        }
+        return captured.toString(StandardCharsets.UTF_8);
+    }
+}
