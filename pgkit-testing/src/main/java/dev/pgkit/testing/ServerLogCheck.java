@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * Every {@link EmbeddedPostgres} the test JVM starts (see its {@link EmbeddedPostgres#logFile()
  * log file}); with {@code PGKIT_TEST_URL}, that server's log if it can be read over SQL (logging
  * collector on, a superuser or {@code pg_read_server_files}); otherwise the check says once that it is
- * off for that server. Until the run's server has started there is nothing to read.
+ * off for that server and falls back to the WARNINGs the server sends to this JVM's sessions (see
+ * {@link SessionNotices}). Until the run's server has started there is nothing to read.
  *
  * <h2>Attribution</h2>
  * The run is cut into windows at checkpoints: before each test class, before and after each test,

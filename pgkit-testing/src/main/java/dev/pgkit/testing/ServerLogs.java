@@ -9,7 +9,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The server logs {@link ServerLogCheck} follows: every {@link EmbeddedPostgres} this JVM starts
  * (the run's shared server, and servers a test starts for itself), and the server named by
- * {@code PGKIT_TEST_URL} when its log can be read over SQL.
+ * {@code PGKIT_TEST_URL} when its log can be read over SQL, else the WARNINGs that server sends to
+ * this JVM's sessions ({@link SessionNotices}).
  */
 final class ServerLogs {
     private static final Logger log = LoggerFactory.getLogger(ServerLogs.class);
@@ -47,6 +48,10 @@ final class ServerLogs {
         active = true;
         openRemote();
         List<ServerLogEntry> entries = new ArrayList<>();
+        SessionNotices notices = SessionNotices.installed();
+        if (notices != null) {
+            entries.addAll(notices.drain());
+        }
         for (Iterator<ServerLogWatch> it = watches.iterator(); it.hasNext(); ) {
             ServerLogWatch watch = it.next();
             try {
@@ -80,8 +85,10 @@ final class ServerLogs {
             watches.add(RemoteLogWatch.open(TestPostgres.URL_VARIABLE + " " + describe, target.jdbcUrl(), target.properties()));
             log.info("the server-log check follows the log of {} ({})", TestPostgres.URL_VARIABLE, describe);
         } catch (RuntimeException e) {
-            log.warn("the server-log check is OFF for {} ({}): {}. Tests against it will not notice the WARNINGs and ERRORs "
-                    + "pgkit makes that server log.", TestPostgres.URL_VARIABLE, describe, e.getMessage());
+            SessionNotices.install(TestPostgres.URL_VARIABLE + " " + describe + " (session notices)");
+            log.warn("the server-log check is OFF for {} ({}): {}. Only the WARNINGs that server sends to this JVM's sessions "
+                    + "are checked (through pgjdbc's trace of logger {}); ERRORs and FATALs it logs go unnoticed.",
+                    TestPostgres.URL_VARIABLE, describe, e.getMessage(), SessionNotices.PGJDBC_LOGGER);
         }
     }
 }

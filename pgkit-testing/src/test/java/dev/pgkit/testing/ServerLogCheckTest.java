@@ -194,6 +194,18 @@ class ServerLogCheckTest {
     }
 
     @Test
+    void withoutALogTheWarningsSentToThisJvmsSessionsAreCollected() throws Exception {
+        SessionNotices notices = SessionNotices.install("notices");
+        notices.drain();
+        try (Connection c = connect(); Statement s = c.createStatement()) {
+            s.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+            s.execute("DO $$BEGIN RAISE NOTICE 'only a notice'; END$$");
+        }
+        assertThat(notices.drain()).extracting(ServerLogEntry::severity, ServerLogEntry::message)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("WARNING", SET_TRANSACTION_WARNING));
+    }
+
+    @Test
     void libpqUrlsBecomeJdbcTargets() {
         JdbcTarget target = JdbcTarget.of("postgres://u%40x:p%3Aw@db.example:6543/my%20db?sslmode=require");
         assertThat(target.jdbcUrl()).isEqualTo("jdbc:postgresql://db.example:6543/my+db");
