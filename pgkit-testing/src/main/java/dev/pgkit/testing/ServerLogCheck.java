@@ -53,7 +53,14 @@ import org.slf4j.LoggerFactory;
  * source of a late line. A test that terminates a backend can make the FATAL synchronous
  * with {@code pg_terminate_backend(pid, 10000)}, which returns once the backend is gone.
  *
+ * <p>Work that runs on its own threads is judged where its lines land: a {@code Pgkit} a test leaves
+ * open keeps its housekeeping, listener and watchdog running into later tests, whose windows then
+ * receive its messages. Each reported line carries the session's application name ({@code pgkit},
+ * {@code pgkit-listener}, ...) and process id to trace it; close what a test opens.
+ *
  * <p>Lines of the check's own fence connection (which a server restart terminates) are never reported.
+ * The windows assume tests run one at a time (JUnit's default); with parallel execution a line would
+ * be charged to whichever test reached a checkpoint first.
  */
 public final class ServerLogCheck implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback, AfterAllCallback {
     /** The system property that switches the check off ({@code off} or {@code false}). */

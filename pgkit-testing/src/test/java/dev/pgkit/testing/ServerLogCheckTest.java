@@ -38,6 +38,25 @@ class ServerLogCheckTest {
 
     /** Outcome per test display name (and "class" for the class): an empty message means passed. */
     static Map<String, Optional<String>> run(Class<?> fixture) {
+        return run(fixture, "on");
+    }
+
+    /** Runs {@code fixture} with the check switched {@code onOrOff}, whatever this run's switch says. */
+    static Map<String, Optional<String>> run(Class<?> fixture, String onOrOff) {
+        String saved = System.getProperty(ServerLogCheck.SWITCH);
+        System.setProperty(ServerLogCheck.SWITCH, onOrOff);
+        try {
+            return launch(fixture);
+        } finally {
+            if (saved == null) {
+                System.clearProperty(ServerLogCheck.SWITCH);
+            } else {
+                System.setProperty(ServerLogCheck.SWITCH, saved);
+            }
+        }
+    }
+
+    private static Map<String, Optional<String>> launch(Class<?> fixture) {
         Map<String, Optional<String>> outcomes = new LinkedHashMap<>();
         Launcher launcher = LauncherFactory.create();
         launcher.execute(LauncherDiscoveryRequestBuilder.request()
@@ -116,12 +135,7 @@ class ServerLogCheckTest {
 
     @Test
     void theCheckCanBeSwitchedOff() {
-        System.setProperty(ServerLogCheck.SWITCH, "off");
-        try {
-            assertThat(run(WarnsOutsideATransactionBlock.class).get("warns()")).isEmpty();
-        } finally {
-            System.clearProperty(ServerLogCheck.SWITCH);
-        }
+        assertThat(run(WarnsOutsideATransactionBlock.class, "off").get("warns()")).isEmpty();
         run(WarnsOutsideATransactionBlock.class); // the next window reads what the switched-off run left
     }
 
