@@ -36,7 +36,7 @@ final class EmbeddedLogWatch extends ServerLogWatch {
         try {
             leftAtClose = readFile();
         } catch (IOException e) {
-            leftAtClose = ("could not read the log of server '" + name() + "' before it was deleted: " + e + "\n").getBytes();
+            leftAtClose = ("could not read the log of server '" + name() + "' before it was deleted: " + e + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 
