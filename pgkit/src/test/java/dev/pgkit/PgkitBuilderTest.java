@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgkit.test.Db;
+import dev.pgkit.testing.ExpectServerLog;
 import dev.pgkit.testing.PostgresExtension;
 import dev.pgkit.testing.TestPostgres;
 import java.time.Duration;
@@ -106,6 +107,8 @@ class PgkitBuilderTest {
     }
 
     @Test
+
+    @ExpectServerLog("database \"no_such_db_pgkit\" does not exist")
     void unknownDatabaseNamesTheDatabase(TestPostgres postgres) {
         String url = postgres.url();
         String other = url.startsWith("jdbc:") ? url.replaceFirst("(jdbc:postgresql://[^/]+/)[^?]*", "$1no_such_db_pgkit")

@@ -40,13 +40,15 @@ public final class EmbeddedPostgres implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgres.class);
     private static final String UNPRIVILEGED_FALLBACK = "nobody";
 
+    private final String name;
     private final Path binaries;
     private final Path dataDirectory;
     private final int port;
     private final String runAs;
-    private boolean running;
+    private volatile boolean running;
 
-    private EmbeddedPostgres(Path binaries, Path dataDirectory, int port, String runAs) {
+    private EmbeddedPostgres(String name, Path binaries, Path dataDirectory, int port, String runAs) {
+        this.name = name;
         this.binaries = binaries;
         this.dataDirectory = dataDirectory;
         this.port = port;
@@ -55,13 +57,19 @@ public final class EmbeddedPostgres implements AutoCloseable {
 
     /** Initialises a new data directory on a free port and starts the server. */
     public static EmbeddedPostgres start(String name) {
+        return start(name, List.of());
+    }
+
+    /** Like {@link #start(String)}, with extra {@code postgresql.conf} lines (the harness's own tests). */
+    static EmbeddedPostgres start(String name, List<String> extraSettings) {
         Path binaries = Binaries.extracted();
         String runAs = isRoot() ? unprivilegedUser() : null;
         try {
             Path data = Files.createTempDirectory("pgkit-" + name + "-");
-            EmbeddedPostgres server = new EmbeddedPostgres(binaries, data, freePort(), runAs);
-            server.initdb();
+            EmbeddedPostgres server = new EmbeddedPostgres(name, binaries, data, freePort(), runAs);
+            server.initdb(extraSettings);
             server.start();
+            ServerLogs.started(server);
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "pgkit-embedded-pg-stop"));
             return server;
         } catch (IOException e) {
@@ -79,12 +87,31 @@ public final class EmbeddedPostgres implements AutoCloseable {
         return "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres";
     }
 
+    /** The name given to {@link #start(String)}, for messages. */
+    public String name() {
+        return name;
+    }
+
+    /** Whether the server is running (between {@link #start()} and {@link #stop()}). */
+    public boolean isRunning() {
+        return running;
+    }
+
+    /**
+     * The server's log file: every server message of level WARNING and above, plus LOG lines, each
+     * line prefixed with {@code <time> [<pid>] <application_name> }. Kept across restarts; deleted by
+     * {@link #close()}.
+     */
+    public Path logFile() {
+        return dataDirectory.resolve("server.log");
+    }
+
     /** Starts a stopped server on its port and data directory. */
     public synchronized void start() {
         if (running) {
             return;
         }
-        pgCtl("start", "-w", "-t", "120", "-l", dataDirectory.resolve("server.log").toString());
+        pgCtl("start", "-w", "-t", "120", "-l", logFile().toString());
         running = true;
         log.info("embedded PostgreSQL listening on 127.0.0.1:{} (data in {})", port, dataDirectory);
     }
@@ -109,10 +136,11 @@ public final class EmbeddedPostgres implements AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("could not stop the embedded PostgreSQL cleanly", e);
         }
+        ServerLogs.closing(this); // the log is about to be deleted: the server-log check reads what is left
         deleteRecursively(dataDirectory);
     }
 
-    private void initdb() throws IOException {
+    private void initdb(List<String> extraSettings) throws IOException {
         if (runAs != null) {
             Files.setPosixFilePermissions(dataDirectory, PosixFilePermissions.fromString("rwx------"));
             UserPrincipal owner = dataDirectory.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(runAs);
@@ -130,7 +158,12 @@ public final class EmbeddedPostgres implements AutoCloseable {
                 "fsync = off",
                 "synchronous_commit = off",
                 "full_page_writes = off",
+                // the server-log check (ServerLogCheck) reads these: English messages, who logged each line
+                "lc_messages = 'C'",
                 "log_min_messages = warning",
+                "log_min_error_statement = error",
+                "log_line_prefix = '%m [%p] %a '",
+                String.join("\n", extraSettings),
                 "");
         Files.writeString(dataDirectory.resolve("postgresql.conf"), settings, StandardOpenOption.APPEND);
     }
@@ -170,7 +203,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
     }
 
     private String serverLog() {
-        Path logFile = dataDirectory.resolve("server.log");
+        Path logFile = logFile();
         try {
             return Files.exists(logFile) ? "\nserver log:\n" + Files.readString(logFile) : "";
         } catch (IOException e) {

@@ -31,6 +31,7 @@ public final class TestPostgres {
             String configured = Optional.ofNullable(System.getProperty(URL_VARIABLE)).orElse(System.getenv(URL_VARIABLE));
             if (configured != null && !configured.isBlank()) {
                 shared = new TestPostgres(configured.trim(), null);
+                ServerLogs.remote(shared.url);
             } else {
                 EmbeddedPostgres server = EmbeddedPostgres.start("test");
                 shared = new TestPostgres(server.jdbcUrl(), server);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgkit.Pgkit;
 import dev.pgkit.test.Db;
+import dev.pgkit.testing.ExpectServerLog;
 import dev.pgkit.testing.PostgresExtension;
 import dev.pgkit.testing.TestPostgres;
 import java.sql.DriverManager;
@@ -74,6 +75,8 @@ class NotificationListenerTest {
     }
 
     @Test
+
+    @ExpectServerLog("terminating connection due to administrator command") // the test terminates the listener's backend
     void reconnectsAndTellsSubscribersToResync(TestPostgres postgres) throws Exception {
         try (Pgkit pgkit = Db.pgkit(postgres, "public"); NotificationListener listener = listener(postgres)) {
             String channel = TestPostgres.uniqueName("resync");

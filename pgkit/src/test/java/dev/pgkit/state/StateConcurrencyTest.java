@@ -6,11 +6,15 @@ import dev.pgkit.Pgkit;
 import dev.pgkit.test.Db;
 import dev.pgkit.testing.PostgresExtension;
 import dev.pgkit.testing.TestPostgres;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -150,11 +154,7 @@ class StateConcurrencyTest {
         assertThat(list).hasSize(maxLength);
         assertThat(Db.scalar(servers.get(0), "SELECT count(*) FROM \"" + servers.get(0).schema() + "\".chat_state_lists WHERE key_prefix = '"
                 + prefix + "' AND list_key = 'capped-list'")).as("rows in the table, not just visible ones").isEqualTo(maxLength);
-        for (int t = 0; t < THREADS; t++) {
-            int thread = t;
-            List<Integer> own = list.stream().filter(v -> v / 1_000 == thread).toList();
-            assertThat(own).as("each writer's surviving entries keep their order").isSorted();
-        }
+        assertSurvivorsAreTheNewest("chat_state_lists", "list_key", "capped-list", maxLength, list, perThread);
     }
 
     @Test
@@ -172,6 +172,119 @@ class StateConcurrencyTest {
         });
         assertThat(reportedOverCap.get()).isZero();
         assertThat(stores.get(0).queueDepth("capped-queue")).isEqualTo(maxSize);
+        assertThat(Db.scalar(servers.get(0), "SELECT count(*) FROM " + table("chat_state_queues") + " WHERE key_prefix = '"
+                + prefix + "' AND thread_id = 'capped-queue'")).as("rows in the table, not just live ones").isEqualTo(maxSize);
+        List<Integer> survivors = Db.ints(servers.get(0), "SELECT (value::jsonb ->> 'message')::int FROM " + table("chat_state_queues")
+                + " WHERE key_prefix = '" + prefix + "' AND thread_id = 'capped-queue' ORDER BY seq");
+        assertSurvivorsAreTheNewest("chat_state_queues", "thread_id", "capped-queue", maxSize, survivors, perThread);
+    }
+
+    static String table(String name) {
+        return "\"" + servers.get(0).schema() + "\"." + name;
+    }
+
+    /**
+     * The entries a capped list or queue kept after a race are the newest ones: the {@code cap} highest
+     * sequence numbers the race assigned (it was the only writer of the table, and a writer of one key
+     * inserts while it holds that key), and for each writer thread its last ones, in its order.
+     */
+    static void assertSurvivorsAreTheNewest(String tableName, String keyColumn, String key, int cap, List<Integer> survivors, int perThread) {
+        String table = table(tableName);
+        long lastAssigned = Db.scalar(servers.get(0), "SELECT pg_sequence_last_value(pg_get_serial_sequence('" + table.replace("'", "''")
+                + "', 'seq')::regclass)");
+        List<Long> seqs = Db.longs(servers.get(0), "SELECT seq FROM " + table + " WHERE key_prefix = '" + prefix + "' AND " + keyColumn
+                + " = '" + key + "' ORDER BY seq");
+        List<Long> newest = new ArrayList<>();
+        for (long seq = lastAssigned - cap + 1; seq <= lastAssigned; seq++) {
+            newest.add(seq);
+        }
+        assertThat(seqs).as("the survivors are the %d newest entries by sequence: the oldest were dropped", cap).isEqualTo(newest);
+        for (int t = 0; t < THREADS; t++) {
+            int thread = t;
+            List<Integer> own = survivors.stream().filter(v -> v / 1_000 == thread).toList();
+            List<Integer> last = new ArrayList<>();
+            for (int i = perThread - own.size(); i < perThread; i++) {
+                last.add(thread * 1_000 + i);
+            }
+            assertThat(own).as("writer %d's surviving entries are its last ones, in its order", thread).isEqualTo(last);
+        }
+    }
+
+    /**
+     * Makes two writers of one full list or queue overlap, every time: another transaction row-locks
+     * the key's oldest row (the one each writer must drop), both writers start, and the row lock is
+     * released only once PostgreSQL shows both waiting. Writers serialised per key then drop one row
+     * each; unserialised, both compute the same oldest row from the same snapshot, both delete it, and
+     * the key ends one over its cap.
+     */
+    static void overlapTwoWritersOnTheOldestRow(String tableName, String keyColumn, String key,
+                                                Callable<?> first, Callable<?> second) throws Exception {
+        Pgkit admin = servers.get(0);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (Connection locker = admin.dataSource().getConnection()) {
+            locker.setAutoCommit(false);
+            int lockerPid;
+            try (Statement s = locker.createStatement()) {
+                try (ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+                    rs.next();
+                    lockerPid = rs.getInt(1);
+                }
+                try (ResultSet rs = s.executeQuery("SELECT seq FROM " + table(tableName) + " WHERE key_prefix = '" + prefix + "' AND "
+                        + keyColumn + " = '" + key + "' ORDER BY seq LIMIT 1 FOR UPDATE")) {
+                    assertThat(rs.next()).as("the key has an oldest row").isTrue();
+                }
+            }
+            Future<?> a = pool.submit(first);
+            Future<?> b = pool.submit(second);
+            Db.awaitSessionsBlockedBy(admin, lockerPid, 2);
+            locker.commit();
+            locker.setAutoCommit(true);
+            a.get(30, TimeUnit.SECONDS);
+            b.get(30, TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void queueCapHoldsWhenTwoEnqueuersOverlapOnAFullQueue() throws Exception {
+        int cap = 5;
+        for (int i = 0; i < cap; i++) {
+            stores.get(0).enqueue("overlap-queue", i, Duration.ofMinutes(10), cap);
+        }
+        List<Integer> depths = new java.util.concurrent.CopyOnWriteArrayList<>();
+        overlapTwoWritersOnTheOldestRow("chat_state_queues", "thread_id", "overlap-queue",
+                () -> depths.add(stores.get(1).enqueue("overlap-queue", 100, Duration.ofMinutes(10), cap)),
+                () -> depths.add(stores.get(2).enqueue("overlap-queue", 101, Duration.ofMinutes(10), cap)));
+        assertThat(depths).containsExactly(cap, cap);
+        assertThat(stores.get(0).queueDepth("overlap-queue")).isEqualTo(cap);
+        List<Integer> rows = Db.ints(servers.get(0), "SELECT (value::jsonb ->> 'message')::int FROM " + table("chat_state_queues")
+                + " WHERE key_prefix = '" + prefix + "' AND thread_id = 'overlap-queue' ORDER BY seq");
+        assertThat(rows).as("rows in the table: the two oldest dropped, both new entries kept").hasSize(cap)
+                .startsWith(2, 3, 4).containsAll(List.of(100, 101));
+    }
+
+    @Test
+    void listCapHoldsWhenTwoAppendersOverlapOnAFullList() throws Exception {
+        int cap = 5;
+        ListOptions capped = ListOptions.none().maxLength(cap);
+        for (int i = 0; i < cap; i++) {
+            stores.get(0).appendToList("overlap-list", i, capped);
+        }
+        overlapTwoWritersOnTheOldestRow("chat_state_lists", "list_key", "overlap-list",
+                () -> {
+                    stores.get(1).appendToList("overlap-list", 100, capped);
+                    return null;
+                },
+                () -> {
+                    stores.get(2).appendToList("overlap-list", 101, capped);
+                    return null;
+                });
+        assertThat(stores.get(0).getList("overlap-list", Integer.class)).hasSize(cap);
+        List<Integer> rows = Db.ints(servers.get(0), "SELECT value::int FROM " + table("chat_state_lists")
+                + " WHERE key_prefix = '" + prefix + "' AND list_key = 'overlap-list' ORDER BY seq");
+        assertThat(rows).as("rows in the table: the two oldest dropped, both new entries kept").hasSize(cap)
+                .startsWith(2, 3, 4).containsAll(List.of(100, 101));
     }
 
     @Test

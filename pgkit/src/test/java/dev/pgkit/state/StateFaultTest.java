@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.pgkit.Pgkit;
 import dev.pgkit.test.Db;
 import dev.pgkit.testing.EmbeddedPostgres;
+import dev.pgkit.testing.ExpectServerLog;
 import dev.pgkit.testing.PostgresExtension;
 import dev.pgkit.testing.TestPostgres;
 import java.time.Duration;
@@ -19,6 +20,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class StateFaultTest {
 
     @Test
+
+    @ExpectServerLog("terminating connection due to administrator command")
     void lockWaitCompletesWhenTheListenerIsKilledAndTheReleaseIsMissed(TestPostgres postgres) throws Exception {
         Pgkit pgkit = Db.pgkit(postgres, TestPostgres.uniqueName("state_fault_lock"));
         try {
@@ -52,6 +55,8 @@ class StateFaultTest {
     }
 
     @Test
+
+    @ExpectServerLog("terminating connection due to administrator command")
     void dequeueWaitCompletesWhenTheListenerIsKilledAndTheEnqueueIsMissed(TestPostgres postgres) throws Exception {
         Pgkit pgkit = Db.pgkit(postgres, TestPostgres.uniqueName("state_fault_queue"));
         try {
@@ -69,6 +74,11 @@ class StateFaultTest {
     }
 
     @Test
+
+    @ExpectServerLog({"terminating connection due to administrator command", // open sessions at the fast shutdown
+            "canceling authentication due to timeout", // a reconnect still authenticating at the fast shutdown
+            "the database system is shutting down", "the database system is starting up", // reconnects meanwhile
+            "the database system is not yet accepting connections"})
     void everythingWorksAgainAfterAServerRestart() throws Exception {
         try (EmbeddedPostgres server = EmbeddedPostgres.start("restart");
              Pgkit pgkit = Pgkit.builder().url(server.jdbcUrl()).poolSize(8).disableHousekeeping().build()) {

@@ -88,6 +88,20 @@ class StateStoreTest {
         }
 
         @Test
+        void extendNeverRevivesALapsedLease() {
+            Lock lock = state.acquireLock("lock-lapsed", Duration.ofSeconds(30)).orElseThrow();
+            // The lease ends by the server's clock while nobody else takes the lock: the token still matches.
+            Db.execute(pgkit, "UPDATE \"" + pgkit.schema() + "\".chat_state_locks SET expires_at = now() - interval '1 second'"
+                    + " WHERE key_prefix = '" + state.keyPrefix() + "' AND thread_id = 'lock-lapsed'");
+            assertThat(state.extendLock(lock, Duration.ofSeconds(30))).as("a lapsed lease cannot be extended").isFalse();
+            assertThat(lock.isHeld()).isFalse();
+            Lock next = state.acquireLock("lock-lapsed", Duration.ofSeconds(30))
+                    .orElseThrow(() -> new AssertionError("the lapsed lock must be free for a new holder"));
+            assertThat(state.releaseLock(lock)).as("the old holder cannot release the new holder's lock").isFalse();
+            next.close();
+        }
+
+        @Test
         void extendMovesExpiryByServerClock() {
             Lock lock = state.acquireLock("lock-c", Duration.ofSeconds(2)).orElseThrow();
             var before = lock.expiresAt();
@@ -309,7 +323,12 @@ class StateStoreTest {
                 state.dequeue("q-quiet", Message.class);
 
                 var waiter = java.util.concurrent.CompletableFuture.supplyAsync(() -> state.dequeue("q-quiet", Message.class, Duration.ofSeconds(20)));
-                sleep(1_200); // the waiter registers its presence
+                // the waiter has registered once its process holds the key's presence lock (shared advisory lock)
+                Db.awaitTrue(pgkit, "the waiter holds the presence lock of q-quiet", "EXISTS (SELECT 1 FROM pg_locks"
+                        + " WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted"
+                        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                        + " AND classid = " + StateSql.QUEUE_PRESENCE_CLASS
+                        + " AND objid = ((hashtext('" + state.keyPrefix() + "' || chr(31) || 'q-quiet')::bigint + 4294967296) % 4294967296)::oid)");
                 state.enqueue("q-quiet", new Message("someone waits", 2), Duration.ofMinutes(1), 10);
                 assertThat(waiter.get(10, java.util.concurrent.TimeUnit.SECONDS)).map(e -> e.message().n()).contains(2);
                 assertThat(payloads(pg)).contains(payload);

@@ -9,7 +9,10 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 
 /** Test helpers: a Pgkit on the run's server in a schema of its own, and plain SQL for assertions. */
 public final class Db {
@@ -89,6 +92,83 @@ public final class Db {
             }
         } catch (SQLException e) {
             throw new IllegalStateException(String.join("; ", statements), e);
+        }
+    }
+
+    /**
+     * Waits until {@code count} sessions wait for a lock that session {@code blockerPid} holds, directly
+     * or behind another waiter (PostgreSQL's {@code pg_blocking_pids}), and returns their pids.
+     *
+     * @throws AssertionError if they are not all waiting within 30 s
+     */
+    public static List<Integer> awaitSessionsBlockedBy(Pgkit pgkit, int blockerPid, int count) {
+        String blocked = """
+                WITH RECURSIVE blocked(pid) AS (
+                  SELECT pid FROM pg_stat_activity WHERE %1$d = ANY (pg_blocking_pids(pid))
+                  UNION
+                  SELECT a.pid FROM pg_stat_activity a JOIN blocked b ON b.pid = ANY (pg_blocking_pids(a.pid)))
+                SELECT b.pid FROM blocked b JOIN pg_stat_activity a USING (pid) WHERE a.wait_event_type = 'Lock' ORDER BY b.pid"""
+                .formatted(blockerPid);
+        List<Integer> pids = List.of();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            pids = ints(pgkit, blocked);
+            if (pids.size() >= count) {
+                return pids;
+            }
+            pause(10);
+        }
+        throw new AssertionError("expected " + count + " sessions waiting behind session " + blockerPid + ", saw " + pids);
+    }
+
+    /**
+     * Waits until {@code sql} (a query returning one boolean) is true.
+     *
+     * @throws AssertionError naming {@code what} if it is not within 30 s
+     */
+    public static void awaitTrue(Pgkit pgkit, String what, String sql) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (scalar(pgkit, "SELECT CASE WHEN (" + sql + ") THEN 1 ELSE 0 END") == 1) {
+                return;
+            }
+            pause(10);
+        }
+        throw new AssertionError("timed out after 30 s waiting until " + what);
+    }
+
+    /** Runs SQL on a fresh pooled connection and returns the first column of every row as ints. */
+    public static List<Integer> ints(Pgkit pgkit, String sql) {
+        try (Connection c = pgkit.dataSource().getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            List<Integer> out = new ArrayList<>();
+            while (rs.next()) {
+                out.add(rs.getInt(1));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql, e);
+        }
+    }
+
+    /** Runs SQL on a fresh pooled connection and returns the first column of every row as longs. */
+    public static List<Long> longs(Pgkit pgkit, String sql) {
+        try (Connection c = pgkit.dataSource().getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            List<Long> out = new ArrayList<>();
+            while (rs.next()) {
+                out.add(rs.getLong(1));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql, e);
+        }
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis); // between polls of the server's state
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting", e);
         }
     }
 
