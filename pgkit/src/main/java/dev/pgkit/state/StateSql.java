@@ -113,18 +113,23 @@ final class StateSql {
         // params: prefix, key (lock); prefix, key, value, ttl ms or null, max length or null.
         // The new row and the newest (max - 1) rows stay; older rows go (expired rows count, as in the Node
         // adapter, so the boundary comes from the primary key alone). A ttl re-times the live rows (the TTL
-        // applies to the whole list). Work is bounded by the cap, not by the list's history.
+        // applies to the whole list). Work is bounded by the cap, not by the list's history. The key and the
+        // boundary are scalar subqueries, so that they become index conditions: a backward index-only scan finds
+        // the boundary without a sort, and the trim touches only the rows it deletes (joining the parameters
+        // instead scanned the whole list twice: twice the execution time on a 100-entry list).
         listAppend = Sql.write("state.appendToList", """
                 BEGIN ISOLATION LEVEL READ COMMITTED;
                 SELECT pg_advisory_xact_lock(%2$d, hashtext(?::text || chr(31) || ?::text));
                 WITH p AS (SELECT ?::text AS prefix, ?::text AS list_key, ?::text AS value, ?::bigint AS ttl_ms, ?::integer AS max_length),
                 oldest_dropped AS (
-                  SELECT l.seq FROM %1$s l, p
-                  WHERE p.max_length IS NOT NULL AND l.key_prefix = p.prefix AND l.list_key = p.list_key
+                  SELECT l.seq FROM %1$s l
+                  WHERE l.key_prefix = (SELECT prefix FROM p) AND l.list_key = (SELECT list_key FROM p)
+                    AND (SELECT max_length FROM p) IS NOT NULL
                   ORDER BY l.seq DESC OFFSET (SELECT max_length - 1 FROM p) LIMIT 1),
                 trimmed AS (
-                  DELETE FROM %1$s l USING p, oldest_dropped d
-                  WHERE l.key_prefix = p.prefix AND l.list_key = p.list_key AND l.seq <= d.seq),
+                  DELETE FROM %1$s l
+                  WHERE l.key_prefix = (SELECT prefix FROM p) AND l.list_key = (SELECT list_key FROM p)
+                    AND l.seq <= (SELECT seq FROM oldest_dropped)),
                 retimed AS (
                   UPDATE %1$s l SET expires_at = now() + p.ttl_ms * interval '1 millisecond'
                   FROM p
@@ -156,13 +161,13 @@ final class StateSql {
                                   clock_timestamp() AS enqueued_at, clock_timestamp() + ?::bigint * interval '1 millisecond' AS expires_at),
                 newest AS (
                   SELECT q.seq, row_number() OVER (ORDER BY q.seq DESC) AS newer
-                  FROM %1$s q, p
-                  WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.expires_at > now()
+                  FROM %1$s q
+                  WHERE q.key_prefix = (SELECT prefix FROM p) AND q.thread_id = (SELECT thread_id FROM p) AND q.expires_at > now()
                   ORDER BY q.seq DESC LIMIT (SELECT max_size FROM p)),
                 dropped AS (
-                  DELETE FROM %1$s q USING p
-                  WHERE q.key_prefix = p.prefix AND q.thread_id = p.thread_id AND q.expires_at > now()
-                    AND q.seq <= (SELECT seq FROM newest WHERE newer = p.max_size)),
+                  DELETE FROM %1$s q
+                  WHERE q.key_prefix = (SELECT prefix FROM p) AND q.thread_id = (SELECT thread_id FROM p) AND q.expires_at > now()
+                    AND q.seq <= (SELECT seq FROM newest WHERE newer = (SELECT max_size FROM p))),
                 enqueued AS (
                   INSERT INTO %1$s (key_prefix, thread_id, value, expires_at)
                   SELECT prefix, thread_id, %4$s, expires_at FROM p
