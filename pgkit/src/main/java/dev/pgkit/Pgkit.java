@@ -179,6 +179,7 @@ public final class Pgkit implements AutoCloseable {
         private Duration acquireTimeout = Duration.ofSeconds(10);
         private boolean autoCreateSchema = true;
         private Duration housekeepingInterval = Duration.ofMinutes(1);
+        private Duration waitRecheckInterval = Context.DEFAULT_WAIT_RECHECK_INTERVAL;
         private JsonCodec codec;
         private Map<String, String> environment = System.getenv();
 
@@ -271,6 +272,17 @@ public final class Pgkit implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The longest a blocking wait (a waiting {@code acquireLock} or {@code dequeue}) sleeps between
+         * checks when nothing wakes it (default 1 s). pgkit's own writers wake waiters at once with
+         * NOTIFY; Node writers sharing the tables send no NOTIFY, so this bounds how late a Node write
+         * is seen, and how late any write is seen while the LISTEN connection is down.
+         */
+        public Builder waitRecheckInterval(Duration interval) {
+            this.waitRecheckInterval = interval;
+            return this;
+        }
+
         /** The codec for stored values (default: Jackson with the modules found on the class path). */
         public Builder codec(JsonCodec codec) {
             this.codec = Objects.requireNonNull(codec, "codec");
@@ -296,6 +308,7 @@ public final class Pgkit implements AutoCloseable {
             }
             requirePositive("connectTimeout", connectTimeout);
             requirePositive("acquireTimeout", acquireTimeout);
+            requirePositive("waitRecheckInterval", waitRecheckInterval);
             if (housekeepingInterval != null) {
                 requirePositive("housekeepingInterval", housekeepingInterval);
             }
@@ -315,7 +328,8 @@ public final class Pgkit implements AutoCloseable {
                         ? directSource(withOptions(ConnectionSettings.parse(listenerUrl)).with("ApplicationName", "pgkit-listener"))
                         : listenerBeside(dataSource);
                 Database database = new Database(dataSource, describe);
-                return new Pgkit(new Context(database, schemaName, valueCodec, autoCreateSchema, listener, connectTimeout, housekeeping), null);
+                return new Pgkit(new Context(database, schemaName, valueCodec, autoCreateSchema, listener, connectTimeout, housekeeping,
+                        waitRecheckInterval), null);
             }
 
             ConnectionSettings settings = withOptions(url != null ? ConnectionSettings.parse(url) : ConnectionSettings.fromEnvironment(environment));
@@ -336,7 +350,7 @@ public final class Pgkit implements AutoCloseable {
             }
             Database database = new Database(pool, settings.describe());
             Context context = new Context(database, schemaName, valueCodec, autoCreateSchema,
-                    directSource(listenerSettings.with("ApplicationName", "pgkit-listener")), connectTimeout, housekeeping);
+                    directSource(listenerSettings.with("ApplicationName", "pgkit-listener")), connectTimeout, housekeeping, waitRecheckInterval);
             return new Pgkit(context, pool);
         }
 
