@@ -52,6 +52,7 @@ final class LockWatchdog {
         this.sql = sql;
         this.prefix = prefix;
         this.scheduler = context.scheduler();
+        context.listener(); // connecting now, so the first renewal finds the control connection open
     }
 
     void watch(Lock lock) {
@@ -119,7 +120,7 @@ final class LockWatchdog {
     }
 
     private void apply(List<Lock> due, long start, Map<String, Renewal> outcomes, Throwable error) {
-        if (error != null) {
+        if (error != null && !scheduler.isShutdown()) { // shut down: the Pgkit is closing, nothing to report
             log.warn("pgkit watchdog could not renew {} lock(s) of prefix {}: {}; retrying", due.size(), prefix, error.getMessage());
         }
         for (Lock lock : due) {
