@@ -40,6 +40,7 @@ final class ListenerConnection {
     private final Thread thread;
     private final AtomicLong reconnects = new AtomicLong();
     private final AtomicBoolean wakeRequested = new AtomicBoolean();
+    private final AtomicBoolean wakeInFlight = new AtomicBoolean();
     private volatile Connection connection;
     private volatile int backendPid;
     private int originalIsolation = Connection.TRANSACTION_READ_COMMITTED;
@@ -77,11 +78,12 @@ final class ListenerConnection {
     }
 
     /**
-     * Cuts the current wait short so new work is applied at once (best effort, at most one wake-up in
-     * flight, sent from a pool thread: the caller never blocks; without it the poll interval bounds the delay).
+     * Cuts the current wait short so new work is applied at once. Best effort: requests coalesce until
+     * the next loop, at most one wake-up is in flight (a saturated pool cannot pile them up), and it is
+     * sent from a pool thread so the caller never blocks; without it the poll interval bounds the delay.
      */
     void wakeUp() {
-        if (waker == null || !connected || !wakeRequested.compareAndSet(false, true)) {
+        if (waker == null || !connected || !wakeRequested.compareAndSet(false, true) || !wakeInFlight.compareAndSet(false, true)) {
             return;
         }
         String channel = wakeChannel(backendPid);
@@ -90,6 +92,8 @@ final class ListenerConnection {
                 waker.notify(channel);
             } catch (Exception e) {
                 log.debug("could not wake the pgkit listener: {}", e.getMessage());
+            } finally {
+                wakeInFlight.set(false);
             }
         });
     }

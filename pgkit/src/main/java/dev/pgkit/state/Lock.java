@@ -118,6 +118,11 @@ public final class Lock implements AutoCloseable {
         return closedByHolder;
     }
 
+    /** When this JVM's estimate of the lease ends. */
+    synchronized long leaseEndNanos() {
+        return leaseEndNanos;
+    }
+
     long renewAtNanos() {
         return renewAtNanos;
     }

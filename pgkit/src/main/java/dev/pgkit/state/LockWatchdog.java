@@ -196,8 +196,10 @@ final class LockWatchdog {
         };
         NotificationListener listener = context.listener();
         if (listener.isConnected()) {
-            long budget = due.stream().mapToLong(lock -> lock.ttl().toMillis() / 3).min().orElse(1_000);
-            return listener.submit(work).orTimeout(Math.max(budget, 200), TimeUnit.MILLISECONDS);
+            // worth waiting for as long as the first of these leases could still be saved
+            long now = System.nanoTime();
+            long budget = due.stream().mapToLong(lock -> lock.leaseEndNanos() - now).min().orElse(0);
+            return listener.submit(work).orTimeout(Math.max(budget, MIN_RETRY_NANOS), TimeUnit.NANOSECONDS);
         }
         return CompletableFuture.completedFuture(context.database().withConnection("state.renewLocks", prefix, work));
     }

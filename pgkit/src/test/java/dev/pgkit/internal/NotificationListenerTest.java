@@ -330,6 +330,46 @@ class NotificationListenerTest {
         assertThatThrownBy(() -> listener.subscribe("late", (c, p) -> { })).isInstanceOf(IllegalStateException.class);
     }
 
+    @Test
+    void closeAbortsAStuckConnectionInsteadOfHandingItBackToItsPool(TestPostgres postgres) throws Exception {
+        com.zaxxer.hikari.HikariConfig config = new com.zaxxer.hikari.HikariConfig();
+        ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
+        config.setJdbcUrl(settings.jdbcUrl());
+        config.setDataSourceProperties(settings.properties());
+        config.setMaximumPoolSize(1);
+        try (com.zaxxer.hikari.HikariDataSource callers = new com.zaxxer.hikari.HikariDataSource(config)) {
+            NotificationListener listener = new NotificationListener(callers::getConnection, settings.describe(), Duration.ofSeconds(10));
+            listener.listen(TestPostgres.uniqueName("pooled"), (c, p) -> { });
+            int pid = listener.backendPid().orElseThrow();
+            CompletableFuture<Object> stuck = listener.submit(c -> {
+                try (Statement s = c.createStatement()) {
+                    s.execute("SELECT pg_sleep(30)"); // the listener thread is stuck in a read
+                }
+                return null;
+            });
+            awaitTrue("the listener thread is stuck", () -> {
+                try (Connection probe = DriverManager.getConnection(settings.jdbcUrl(), settings.properties());
+                     Statement s = probe.createStatement();
+                     ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid + " AND query LIKE '%pg_sleep%'")) {
+                    return rs.next() && rs.getInt(1) == 1;
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long start = System.nanoTime();
+            listener.close();
+            assertThat((System.nanoTime() - start) / 1_000_000).as("close is bounded").isLessThan(5_000);
+            assertThat(stuck).isCompletedExceptionally();
+            try (Connection next = callers.getConnection(); Statement s = next.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT pg_backend_pid(), cardinality(array(SELECT pg_listening_channels()))")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("the stuck connection never went back to the caller's pool").isNotEqualTo(pid);
+                assertThat(rs.getInt(2)).isZero();
+                s.execute("SELECT pg_terminate_backend(" + pid + ")"); // the aborted session's backend is still sleeping
+            }
+        }
+    }
+
     /** The channels the listener's backend is LISTENing on, asked on its own connection. */
     static List<String> listeningOnServer(NotificationListener listener) throws Exception {
         return listener.submit(c -> {
