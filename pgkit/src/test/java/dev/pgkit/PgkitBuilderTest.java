@@ -89,7 +89,7 @@ class PgkitBuilderTest {
         try (Pgkit admin = Db.pgkit(postgres, "public")) {
             Db.execute(admin, "CREATE ROLE " + role + " LOGIN");
             try {
-                try (Pgkit pgkit = Db.builder(postgres, schema).listenerUrl(withUser(postgres.url(), role))
+                try (Pgkit pgkit = Db.builder(postgres, schema).listenerUrl(Db.withUser(postgres.url(), role))
                         .waitRecheckInterval(Duration.ofSeconds(60)).build()) {
                     var state = pgkit.state();
                     var result = new java.util.concurrent.CompletableFuture<java.util.Optional<dev.pgkit.state.QueueEntry<String>>>();
@@ -109,15 +109,6 @@ class PgkitBuilderTest {
                 Db.execute(admin, "DROP ROLE " + role);
             }
         }
-    }
-
-    /** The same server as another role (trust authentication, as the test servers use). */
-    static String withUser(String url, String user) {
-        if (url.startsWith("jdbc:")) {
-            return url.contains("user=") ? url.replaceFirst("user=[^&]*", "user=" + user)
-                    : url + (url.contains("?") ? "&" : "?") + "user=" + user;
-        }
-        return url.replaceFirst("^(postgres(ql)?://)([^@/]*@)?", "$1" + user + "@");
     }
 
     /** The listener's backend pid, once its presence lock and channel are active. */

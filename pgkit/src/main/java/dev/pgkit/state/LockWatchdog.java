@@ -14,11 +14,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * Renews the auto-extended locks of one store: one task on the shared scheduler thread, which at each
  * tick renews every lock due (at a third of its lease; those due within a sixth more join it) in one
  * statement. The statement runs on the listener's connection between its polls, so renewals never
- * queue behind application work in the pool (the pool is used only while the listener is down). A lock
+ * queue behind application work in the pool (the pool is used only while the listener is down, or
+ * when the statement failed there). A lock
  * the renewal finds gone, or whose lease estimate ran out first, is lost for good ({@link Lock#isHeld()}
  * stays false); a failed or row-locked renewal is retried soon.
  */
@@ -46,6 +49,7 @@ final class LockWatchdog {
     private ScheduledFuture<?> next;
     private long nextAt;
     private boolean renewing;
+    private volatile boolean renewOnListener = true;
 
     LockWatchdog(Context context, StateSql sql, String prefix) {
         this.context = context;
@@ -195,12 +199,38 @@ final class LockWatchdog {
             }
         };
         NotificationListener listener = context.listener();
-        if (listener.isConnected()) {
+        if (renewOnListener && listener.isConnected()) {
             // worth waiting for as long as the first of these leases could still be saved
             long now = System.nanoTime();
             long budget = due.stream().mapToLong(lock -> lock.leaseEndNanos() - now).min().orElse(0);
-            return listener.submit(work).orTimeout(Math.max(budget, MIN_RETRY_NANOS), TimeUnit.NANOSECONDS);
+            return listener.submit(work).orTimeout(Math.max(budget, MIN_RETRY_NANOS), TimeUnit.NANOSECONDS)
+                    .exceptionallyComposeAsync(error -> {
+                        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                        if (cause instanceof TimeoutException) {
+                            return CompletableFuture.failedFuture(cause); // too late for the pool too: the lease is over
+                        }
+                        if (cause instanceof SQLException sql && !isConnectionLost(sql)) {
+                            // the listener's connection cannot renew (its role, from listenerUrl, may not write here): stop asking it
+                            log.warn("pgkit watchdog renews locks through the pool from now on: the listener's connection cannot ({})",
+                                    sql.getMessage());
+                            renewOnListener = false;
+                        }
+                        return renewThroughPool(work);
+                    }, scheduler);
         }
-        return CompletableFuture.completedFuture(context.database().withConnection("state.renewLocks", prefix, work));
+        return renewThroughPool(work);
+    }
+
+    private static boolean isConnectionLost(SQLException e) {
+        String state = e.getSQLState();
+        return state == null || state.startsWith("08") || state.startsWith("57P");
+    }
+
+    private CompletableFuture<Map<String, Renewal>> renewThroughPool(Database.ConnectionWork<Map<String, Renewal>> work) {
+        try {
+            return CompletableFuture.completedFuture(context.database().withConnection("state.renewLocks", prefix, work));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 }

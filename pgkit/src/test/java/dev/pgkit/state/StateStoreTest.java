@@ -205,6 +205,24 @@ class StateStoreTest {
         }
 
         @Test
+        void watchdogRenewsThroughThePoolWhenTheListenersRoleCannot() throws Exception {
+            String role = TestPostgres.uniqueName("no_write_role");
+            Db.execute(pgkit, "CREATE ROLE " + role + " LOGIN"); // may LISTEN, may not touch pgkit's tables
+            try {
+                try (Pgkit split = Db.builder(server, pgkit.schema()).listenerUrl(Db.withUser(server.url(), role)).build()) {
+                    StateStore store = split.state(state.keyPrefix());
+                    Lock lock = store.acquireLock("lock-listener-role", LockOptions.lease(Duration.ofMillis(900)).autoExtend()).orElseThrow();
+                    Thread.sleep(3_000); // more than three leases
+                    assertThat(lock.isHeld()).isTrue();
+                    assertThat(store.acquireLock("lock-listener-role", Duration.ofSeconds(5))).as("still held").isEmpty();
+                    lock.close();
+                }
+            } finally {
+                Db.execute(pgkit, "DROP ROLE " + role);
+            }
+        }
+
+        @Test
         void aLostLockIsNeverRevived() throws Exception {
             String locks = "\"" + pgkit.schema() + "\".chat_state_locks";
             Lock lapsed = state.acquireLock("lock-j", Duration.ofMillis(300)).orElseThrow();
