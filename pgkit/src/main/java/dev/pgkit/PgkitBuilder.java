@@ -36,6 +36,7 @@ public final class PgkitBuilder {
     private Duration statementTimeout = Duration.ofSeconds(30);
     private boolean autoCreateSchema = true;
     private Duration housekeepingInterval = Duration.ofMinutes(1);
+    private Duration waitRecheckInterval = Context.DEFAULT_WAIT_RECHECK_INTERVAL;
     private boolean housekeepingDisabled;
     private JsonCodec codec;
     private Map<String, String> environment = System.getenv();
@@ -137,6 +138,17 @@ public final class PgkitBuilder {
     }
 
     /**
+     * The longest a blocking wait (a waiting {@code acquireLock} or {@code dequeue}) sleeps between
+     * checks when nothing wakes it (default 1 s). pgkit's own writers wake waiters at once with
+     * NOTIFY; Node writers sharing the tables send no NOTIFY, so this bounds how late a Node write
+     * is seen, and how late any write is seen while the LISTEN connection is down.
+     */
+    public PgkitBuilder waitRecheckInterval(Duration interval) {
+        this.waitRecheckInterval = interval;
+        return this;
+    }
+
+    /**
      * How often expired rows are deleted in the background (default 1 minute). To turn housekeeping off,
      * call {@link #disableHousekeeping()}: {@code null} here is rejected by {@link #build()}.
      */
@@ -182,6 +194,7 @@ public final class PgkitBuilder {
         }
         requireBetween("acquireTimeout", acquireTimeout, Duration.ofMillis(250), MAX_DURATION); // HikariCP's minimum
         requireBetween("statementTimeout", statementTimeout, Duration.ofMillis(1), Timeouts.MAX_STATEMENT);
+        requireBetween("waitRecheckInterval", waitRecheckInterval, Duration.ofMillis(1), MAX_DURATION);
         if (!housekeepingDisabled) {
             if (housekeepingInterval == null) {
                 throw new IllegalArgumentException("housekeepingInterval must not be null; to turn housekeeping off, call disableHousekeeping()");
@@ -204,7 +217,7 @@ public final class PgkitBuilder {
                 ? connector.callersPool(dataSource, Optional.ofNullable(listenerUrl))
                 : connector.ownPool(Optional.ofNullable(url), environment, Optional.ofNullable(listenerUrl));
         Context context = new Context(connected.database(), schemaName, valueCodec, autoCreateSchema, connected.listenerSource(),
-                connectTimeout, housekeepingDisabled ? Optional.empty() : Optional.of(housekeepingInterval));
+                connectTimeout, housekeepingDisabled ? Optional.empty() : Optional.of(housekeepingInterval), waitRecheckInterval);
         return new Pgkit(context, connected.ownedPool().orElse(null));
     }
 

@@ -25,6 +25,10 @@ class PgkitBuilderTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("schema").hasMessageContaining("not a safe identifier");
         assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").connectTimeout(Duration.ZERO).build())
                 .hasMessageContaining("connectTimeout must be at least PT1S, was PT0S");
+        assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").waitRecheckInterval(Duration.ZERO).build())
+                .hasMessageContaining("waitRecheckInterval must be at least PT0.001S, was PT0S");
+        assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").waitRecheckInterval(null).build())
+                .hasMessageContaining("waitRecheckInterval must be at least PT0.001S, was null");
         assertThatThrownBy(() -> Pgkit.builder().url("postgres://u@localhost/db").sslMode("sometimes").build())
                 .hasMessageContaining("sslMode 'sometimes'");
         assertThatThrownBy(() -> Pgkit.builder().environment(Map.of()).build())
@@ -120,7 +124,7 @@ class PgkitBuilderTest {
     }
 
     @Test
-    void callersDataSourceIsUsedAndNeverClosed(TestPostgres postgres) {
+    void callersDataSourceIsUsedAndNeverClosed(TestPostgres postgres) throws InterruptedException {
         String schema = TestPostgres.uniqueName("caller_pool");
         try (Pgkit owner = Db.pgkit(postgres, schema)) {
             HikariConfig config = new HikariConfig();
@@ -133,6 +137,10 @@ class PgkitBuilderTest {
                     assertThat(owner.state().get("via-caller-pool", Integer.class)).as("committed").contains(7);
                     // waits work too: the LISTEN connection then comes from the caller's pool
                     assertThat(pgkit.state().dequeue("nothing-here", String.class, Duration.ofMillis(200))).isEmpty();
+                    long deadline = System.nanoTime() + 10_000_000_000L;
+                    while (!pgkit.status().listenerConnected() && System.nanoTime() < deadline) {
+                        Thread.sleep(10); // registration does not wait for the listener: it connects in the background
+                    }
                     assertThat(pgkit.status().listenerConnected()).isTrue();
                 }
                 assertThat(callers.isClosed()).isFalse();
@@ -145,16 +153,65 @@ class PgkitBuilderTest {
     @Test
     void listenerCanUseItsOwnUrl(TestPostgres postgres) throws Exception {
         String schema = TestPostgres.uniqueName("listener_url");
-        try (Pgkit pgkit = Db.builder(postgres, schema).listenerUrl(postgres.url()).build()) {
-            var state = pgkit.state();
-            var waiter = java.util.concurrent.CompletableFuture.supplyAsync(() -> state.dequeue("q", String.class, Duration.ofSeconds(20)));
-            Thread.sleep(1_000);
-            state.enqueue("q", "through the direct listener", Duration.ofMinutes(1));
-            assertThat(waiter.get(10, java.util.concurrent.TimeUnit.SECONDS)).map(e -> e.message()).contains("through the direct listener");
-            assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgkit-listener' AND pid = "
-                    + pgkit.status().listenerBackendPid().orElseThrow())).isEqualTo(1);
-            Db.execute(pgkit, "DROP SCHEMA \"" + schema + "\" CASCADE");
+        String role = TestPostgres.uniqueName("listener_role");
+        try (Pgkit admin = Db.pgkit(postgres, "public")) {
+            Db.execute(admin, "CREATE ROLE " + role + " LOGIN");
+            try {
+                try (Pgkit pgkit = Db.builder(postgres, schema).listenerUrl(Db.withUser(postgres.url(), role))
+                        .waitRecheckInterval(Duration.ofSeconds(60)).build()) {
+                    var state = pgkit.state();
+                    var result = new java.util.concurrent.CompletableFuture<java.util.Optional<dev.pgkit.state.QueueEntry<String>>>();
+                    Thread waiter = new Thread(() -> result.complete(state.dequeue("q", String.class, Duration.ofSeconds(30))));
+                    waiter.start();
+                    int pid = awaitListener(pgkit);
+                    assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid + " AND usename = '" + role + "'"))
+                            .as("the LISTEN connection uses the listener URL").isEqualTo(1);
+                    awaitSleepingIn(waiter);
+                    long start = System.nanoTime();
+                    state.enqueue("q", "through the direct listener", Duration.ofMinutes(1));
+                    assertThat(result.get(40, java.util.concurrent.TimeUnit.SECONDS)).map(e -> e.message()).contains("through the direct listener");
+                    assertThat((System.nanoTime() - start) / 1_000_000).as("woken by NOTIFY, not by the 60 s re-check").isLessThan(3_000);
+                    Db.execute(pgkit, "DROP SCHEMA \"" + schema + "\" CASCADE");
+                }
+            } finally {
+                Db.execute(admin, "DROP ROLE " + role);
+            }
         }
+    }
+
+    /** The listener's backend pid, once its presence lock and channel are active. */
+    static int awaitListener(Pgkit pgkit) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            Pgkit.Status status = pgkit.status();
+            if (status.listenerBackendPid().isPresent() && status.channels().contains("pgkit_state")
+                    && Db.scalar(pgkit, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = "
+                    + status.listenerBackendPid().get()) > 0) {
+                return status.listenerBackendPid().get();
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("the listener never became active");
+    }
+
+    /** Returns once {@code waiter} has slept in its wait for 200 ms without interruption. */
+    static void awaitSleepingIn(Thread waiter) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        long since = -1;
+        while (System.nanoTime() < deadline) {
+            boolean parked = waiter.getState() == Thread.State.TIMED_WAITING
+                    && java.util.List.of(waiter.getStackTrace()).toString().contains("WakeupService$Waiter.await");
+            long now = System.nanoTime();
+            if (!parked) {
+                since = -1;
+            } else if (since < 0) {
+                since = now;
+            } else if (now - since > 200_000_000L) {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("the waiter never went to sleep");
     }
 
     @Test

@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What the adapters of one {@code Pgkit} share: the pool, the schema, the codec, the one LISTEN
- * connection and the one scheduler thread (both started on first use), and schema readiness.
+ * connection, the wait/wake service and the one scheduler thread (started on first use), and schema
+ * readiness.
  * Internal to pgkit (not exported).
  */
 public final class Context implements AutoCloseable {
@@ -26,13 +27,23 @@ public final class Context implements AutoCloseable {
     private final SchemaManager schemaManager;
     private final Housekeeper housekeeper;
     private final Set<String> ready = ConcurrentHashMap.newKeySet();
+    private final WakeupService wakeups;
     private NotificationListener listener;
     private ScheduledExecutorService scheduler;
     private ScheduledExecutorService housekeeping;
     private boolean closed;
 
+    /** The default {@link #wakeups()} re-check interval. */
+    public static final Duration DEFAULT_WAIT_RECHECK_INTERVAL = Duration.ofSeconds(1);
+
+    /**
+     * @param waitRecheckInterval the longest a waiter sleeps without a wake-up (writers that send no
+     *                            NOTIFY, such as the Node adapters, are seen within it)
+     */
     public Context(Database database, Identifier schema, JsonCodec codec, boolean autoCreateSchema,
-                   NotificationListener.ConnectionSource listenerSource, Duration connectTimeout, Optional<Duration> housekeepingInterval) {
+                   NotificationListener.ConnectionSource listenerSource, Duration connectTimeout, Optional<Duration> housekeepingInterval,
+                   Duration waitRecheckInterval) {
+        this.wakeups = new WakeupService(this::listener, waitRecheckInterval);
         this.database = database;
         this.schema = schema;
         this.codec = codec;
@@ -97,6 +108,11 @@ public final class Context implements AutoCloseable {
         return listener;
     }
 
+    /** The wait/wake service (waiters on keys, channel subscriptions with gap signals). */
+    public WakeupService wakeups() {
+        return wakeups;
+    }
+
     /** The listener if one was started. */
     public synchronized Optional<NotificationListener> startedListener() {
         return Optional.ofNullable(listener);
@@ -148,6 +164,7 @@ public final class Context implements AutoCloseable {
         if (listener != null) {
             listener.close();
         }
+        wakeups.wakeAll();
         database.close();
     }
 

@@ -1,14 +1,19 @@
 package dev.pgkit.internal;
 
-/** Receives the notifications of the channels it listens to. Internal to pgkit (not exported). */
+/**
+ * Receives the notifications of one channel. Calls to one handler are serialized (never two at once),
+ * on a pool thread of the listener, never on the listener's own thread. Internal to pgkit (not exported).
+ */
 public interface NotificationHandler {
-    /** A notification arrived on {@code channel}; called on the listener's dispatch thread, keep it short. */
+    /** A notification arrived on {@code channel}. */
     void onNotification(String channel, String payload);
 
     /**
-     * The LISTEN connection was lost and has been re-established: notifications sent in between are
-     * gone, so state that depends on them must be re-read.
+     * Notifications may have been missed: re-read the state they announce (from your cursor). Called
+     * once the subscription becomes active (notifications sent before that were never seen), after
+     * every reconnect (notifications sent during the outage are gone), and instead of the queued
+     * notifications when this handler fell too far behind and they were dropped.
      */
-    default void onReconnect() {
+    default void onGap() {
     }
 }

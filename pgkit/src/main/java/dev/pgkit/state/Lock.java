@@ -2,7 +2,6 @@ package dev.pgkit.state;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.ScheduledFuture;
 
 /**
  * A held distributed lock on one thread id. It belongs to its random {@link #token()}, not to a
@@ -13,10 +12,11 @@ import java.util.concurrent.ScheduledFuture;
  * seen, so a holder that stalled past its lease cannot overwrite its successor's work.
  *
  * <p><b>When is the lock lost?</b> When its lease ends without an extension, when someone calls
- * {@link StateStore#forceReleaseLock}, or when an extension fails. {@link #isHeld()} turns false in
- * each case it can know of; with {@link LockOptions#autoExtend()} the watchdog extends at a third of
- * the lease, so a holder that cannot reach the database for two thirds of the lease must consider
- * the lock lost.
+ * {@link StateStore#forceReleaseLock}, or when an extension finds it gone. {@link #isHeld()} turns
+ * false in each case it can know of, and stays false: once lost, a lock is never extended again, even
+ * if a later attempt could. With {@link LockOptions#autoExtend()} the watchdog renews at a third of
+ * the lease and notices a lost lock at its next renewal; a holder that cannot reach the database for
+ * two thirds of the lease must consider the lock lost (its local lease estimate then runs out).
  */
 public final class Lock implements AutoCloseable {
     private final StateStore store;
@@ -24,11 +24,12 @@ public final class Lock implements AutoCloseable {
     private final String token;
     private final long fence;
     private final Duration ttl;
-    private volatile Instant expiresAt;
-    private volatile long leaseEndNanos;
-    private volatile boolean ended;
+    private Instant expiresAt;
+    private long leaseEndNanos;
+    private boolean lost;
     private volatile boolean closedByHolder;
-    private volatile ScheduledFuture<?> renewal;
+    /** When the watchdog renews it next (its own bookkeeping). */
+    private volatile long renewAtNanos;
 
     Lock(StateStore store, String threadId, String token, long fence, Duration ttl, Instant expiresAt, long requestStartNanos) {
         this.store = store;
@@ -38,6 +39,7 @@ public final class Lock implements AutoCloseable {
         this.ttl = ttl;
         this.expiresAt = expiresAt;
         this.leaseEndNanos = requestStartNanos + ttl.toNanos();
+        this.renewAtNanos = requestStartNanos + ttl.toNanos() / 3;
     }
 
     /** The thread id (lock name). */
@@ -56,7 +58,7 @@ public final class Lock implements AutoCloseable {
     }
 
     /** When the lease ends by the server's clock, as of the latest acquisition or extension. */
-    public Instant expiresAt() {
+    public synchronized Instant expiresAt() {
         return expiresAt;
     }
 
@@ -66,11 +68,15 @@ public final class Lock implements AutoCloseable {
     }
 
     /**
-     * Whether this holder may still assume it holds the lock: not released, no failed extension, and
-     * its lease not over by this JVM's conservative estimate.
+     * Whether this holder may still assume it holds the lock: not released, not found lost by an
+     * extension, and its lease not over by this JVM's conservative estimate (measured from the start
+     * of the request that took or last extended it). Once false, it stays false.
      */
-    public boolean isHeld() {
-        return !ended && System.nanoTime() - leaseEndNanos < 0;
+    public synchronized boolean isHeld() {
+        if (!lost && System.nanoTime() - leaseEndNanos >= 0) {
+            lost = true;
+        }
+        return !lost;
     }
 
     /** Extends the lease by {@link #ttl()} from now; false if the lock was no longer held. */
@@ -89,41 +95,49 @@ public final class Lock implements AutoCloseable {
         return store == candidate;
     }
 
-    void extended(Instant newExpiry, long requestStartNanos, Duration leaseLength) {
+    /**
+     * Records a successful extension requested at {@code requestStartNanos}; false (and nothing changes)
+     * if the lock was already lost, including by its lease estimate running out meanwhile.
+     */
+    synchronized boolean extended(Instant newExpiry, long requestStartNanos, Duration leaseLength) {
+        if (!isHeld()) {
+            return false;
+        }
         expiresAt = newExpiry;
-        leaseEndNanos = requestStartNanos + leaseLength.toNanos();
+        leaseEndNanos = Math.max(leaseEndNanos, requestStartNanos + leaseLength.toNanos());
+        renewAtNanos = requestStartNanos + leaseLength.toNanos() / 3;
+        return true;
+    }
+
+    /** The lock is known lost (an extension found it gone, or its holder released it); for good. */
+    synchronized void lose() {
+        lost = true;
     }
 
     void closeByHolder() {
         closedByHolder = true;
-        end();
+        lose();
     }
 
     boolean isClosedByHolder() {
         return closedByHolder;
     }
 
-    void end() {
-        ended = true;
-        ScheduledFuture<?> task = renewal;
-        if (task != null) {
-            task.cancel(false);
-        }
+    /** When this JVM's estimate of the lease ends. */
+    synchronized long leaseEndNanos() {
+        return leaseEndNanos;
     }
 
-    boolean isEnded() {
-        return ended;
+    long renewAtNanos() {
+        return renewAtNanos;
     }
 
-    void renewal(ScheduledFuture<?> task) {
-        renewal = task;
-        if (ended) {
-            task.cancel(false);
-        }
+    void renewAt(long nanos) {
+        renewAtNanos = nanos;
     }
 
     @Override
     public String toString() {
-        return "Lock[threadId=" + threadId + ", fence=" + fence + ", expiresAt=" + expiresAt + ", held=" + isHeld() + "]";
+        return "Lock[threadId=" + threadId + ", fence=" + fence + ", expiresAt=" + expiresAt() + ", held=" + isHeld() + "]";
     }
 }

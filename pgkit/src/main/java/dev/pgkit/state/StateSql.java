@@ -2,6 +2,7 @@ package dev.pgkit.state;
 
 import dev.pgkit.internal.Identifier;
 import dev.pgkit.internal.Sql;
+import dev.pgkit.internal.WakeProtocol;
 
 /**
  * Every statement the state adapter sends, named after its operation and declared safe to repeat or
@@ -13,18 +14,9 @@ import dev.pgkit.internal.Sql;
  * implicit transaction, draws no warning from the server.
  */
 final class StateSql {
-    /** The channel on which lock releases and enqueues wake waiters; the payload says which key. */
-    static final String CHANNEL = "pgkit_state";
     /** First halves of the advisory lock keys serialising writers of one list / one queue. */
     static final int LIST_LOCK_CLASS = 0x70676b01;
     static final int QUEUE_LOCK_CLASS = 0x70676b02;
-    /**
-     * Classes of the presence locks: a process with waiters on a lock / queue holds the shared advisory
-     * lock of that key (see {@code NotificationListener#holdPresence}); a writer notifies only when it
-     * cannot take the exclusive one, so writes no one waits for skip NOTIFY and its global commit lock.
-     */
-    static final int LOCK_PRESENCE_CLASS = 0x70676b03;
-    static final int QUEUE_PRESENCE_CLASS = 0x70676b04;
 
     final Sql subscribe;
     final Sql unsubscribe;
@@ -33,6 +25,7 @@ final class StateSql {
     final Sql lockRelease;
     final Sql lockForceRelease;
     final Sql lockExtend;
+    final String lockRenew;
     final Sql cacheGet;
     final Sql cacheSet;
     final Sql cacheSetIfAbsent;
@@ -74,7 +67,7 @@ final class StateSql {
                 SELECT false, l.expires_at, NULL, greatest(ceil(extract(epoch FROM l.expires_at - now()) * 1000), 0)::bigint
                 FROM %1$s l
                 WHERE l.key_prefix = ? AND l.thread_id = ? AND NOT EXISTS (SELECT 1 FROM acquired)""".formatted(locks, fence));
-        String wakeLockWaiters = wakeWaiters(LOCK_PRESENCE_CLASS, "'L'", "key_prefix", "thread_id");
+        String wakeLockWaiters = wakeWaiters(WakeProtocol.Kind.STATE_LOCK, "key_prefix", "thread_id");
         // params: prefix, thread, token. A row when released; waiters of the key, if any, are woken.
         // A release commits without waiting for the WAL flush: if the server crashes before the flush, the
         // lock merely stays taken until its lease ends, which is always safe (an acquisition, an extension
@@ -93,6 +86,23 @@ final class StateSql {
         lockExtend = Sql.idempotentWrite("state.extendLock",
                 "UPDATE " + locks + " SET expires_at = now() + ? * interval '1 millisecond', updated_at = now()"
                 + " WHERE key_prefix = ? AND thread_id = ? AND token = ? AND expires_at > now() RETURNING expires_at");
+        // params: thread ids[], tokens[], ttls ms[], prefix, prefix, prefix. The watchdog's renewal of every due lock of
+        // a store, on the listener's connection: one row per lock, renewed (its new expiry), busy (row-locked by another
+        // transaction right now: SKIP LOCKED keeps the listener thread from waiting; retried soon) or neither (lost).
+        lockRenew = """
+                WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[]) AS v(thread_id, token, ttl_ms)),
+                due AS (
+                  SELECT l.thread_id, v.ttl_ms FROM %1$s l JOIN v ON l.thread_id = v.thread_id AND l.token = v.token
+                  WHERE l.key_prefix = ? AND l.expires_at > now()
+                  FOR UPDATE OF l SKIP LOCKED),
+                renewed AS (
+                  UPDATE %1$s l SET expires_at = now() + due.ttl_ms * interval '1 millisecond', updated_at = now()
+                  FROM due WHERE l.key_prefix = ? AND l.thread_id = due.thread_id
+                  RETURNING l.token, l.expires_at)
+                SELECT v.token, r.expires_at,
+                       r.token IS NULL AND EXISTS (SELECT 1 FROM %1$s l WHERE l.key_prefix = ? AND l.thread_id = v.thread_id
+                                                   AND l.token = v.token AND l.expires_at > now()) AS busy
+                FROM v LEFT JOIN renewed r ON r.token = v.token""".formatted(locks);
 
         cacheGet = Sql.read("state.get", "SELECT value FROM " + cache
                 + " WHERE key_prefix = ? AND cache_key = ? AND (expires_at IS NULL OR expires_at > now())");
@@ -150,7 +160,7 @@ final class StateSql {
                 '{"message":' || message
                   || ',"enqueuedAt":' || floor(extract(epoch FROM enqueued_at) * 1000)::bigint
                   || ',"expiresAt":' || floor(extract(epoch FROM expires_at) * 1000)::bigint || '}'""";
-        String wakeQueueWaiters = wakeWaiters(QUEUE_PRESENCE_CLASS, "'Q'", "p.prefix", "p.thread_id");
+        String wakeQueueWaiters = wakeWaiters(WakeProtocol.Kind.STATE_QUEUE, "p.prefix", "p.thread_id");
         // params: prefix, thread (lock); prefix, thread, message JSON, max size, ttl ms.
         // Drops the oldest live entries beyond max size, wakes dequeue waiters and returns the new depth.
         // Expired entries are invisible to every read and left to housekeeping. Work is bounded by the cap.
@@ -202,14 +212,8 @@ final class StateSql {
                 "SELECT count(*) FROM " + queues + " WHERE key_prefix = ? AND thread_id = ? AND expires_at > now()");
     }
 
-    /**
-     * NOTIFY the waiters of one key, only if some process holds that key's presence lock: taking the
-     * exclusive lock succeeds exactly when none does (and then keeps late waiters out until commit,
-     * after which they re-check and see this write).
-     */
-    private static String wakeWaiters(int presenceClass, String kind, String prefix, String key) {
-        String name = prefix + " || chr(31) || " + key;
-        return "CASE WHEN pg_try_advisory_xact_lock(" + presenceClass + ", hashtext(" + name + ")) THEN 0"
-                + " ELSE (SELECT count(*) FROM (SELECT pg_notify('" + CHANNEL + "', " + kind + " || md5(convert_to(" + name + ", 'UTF8')))) notified) END";
+    /** Wakes the waiters of one key, if any process has some (the protocol lives in {@link WakeProtocol}). */
+    private static String wakeWaiters(WakeProtocol.Kind kind, String prefix, String key) {
+        return WakeProtocol.notifyWaitersSql(kind, prefix, key);
     }
 }

@@ -1,23 +1,18 @@
 package dev.pgkit.state;
 
-import dev.pgkit.PgkitConnectionException;
 import dev.pgkit.PgkitException;
 import dev.pgkit.internal.AdapterRegistry;
 import dev.pgkit.internal.Context;
 import dev.pgkit.internal.Database;
-import dev.pgkit.internal.NotificationHandler;
-import dev.pgkit.internal.NotificationListener;
 import dev.pgkit.internal.Params;
+import dev.pgkit.internal.WakeProtocol;
+import dev.pgkit.internal.WakeupService;
 import dev.pgkit.json.JsonCodec;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -36,19 +31,12 @@ import java.util.UUID;
  * which reads what {@code JSON.stringify} wrote and writes what {@code JSON.parse} reads.
  */
 public final class StateStore {
-    /**
-     * The longest a waiting acquire or dequeue sleeps between attempts when no NOTIFY wakes it: the Node
-     * adapter, sharing these tables, releases locks and enqueues without NOTIFY.
-     */
-    static final long RECHECK_NANOS = 1_000_000_000L;
-
     private final Database database;
     private final JsonCodec codec;
     private final Context context;
     private final StateSql sql;
     private final String prefix;
-    private final Wakeups wakeups = new Wakeups();
-    private volatile boolean listening;
+    private final WakeupService wakeups;
     private volatile LockWatchdog watchdog;
 
     static {
@@ -62,6 +50,7 @@ public final class StateStore {
         this.codec = context.codec();
         this.sql = new StateSql(context.schema());
         this.prefix = options.keyPrefix();
+        this.wakeups = context.wakeups();
     }
 
     /** The key prefix of every row this store reads and writes. */
@@ -111,7 +100,7 @@ public final class StateStore {
     /**
      * Takes the lock on {@code threadId}, waiting up to {@link LockOptions#maxWait()} for its holder to
      * release it (woken by a pgkit release's NOTIFY; a release by a Node service, which sends none, is seen
-     * within a second) or for its lease to end.
+     * within the {@code Pgkit}'s wait re-check interval) or for its lease to end.
      *
      * @return the lock, or empty if it was still held when the wait ended
      * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
@@ -158,6 +147,9 @@ public final class StateStore {
     public boolean extendLock(Lock lock, Duration ttl) {
         requireOwn(lock);
         long ttlMillis = Check.ttl("ttl", ttl);
+        if (!lock.isHeld()) {
+            return false; // lost for good: never revived, even if the row could still be extended
+        }
         long start = System.nanoTime();
         Optional<Instant> extended = database.query(sql.lockExtend, lock.threadId(), s -> {
             s.setLong(1, ttlMillis);
@@ -165,11 +157,10 @@ public final class StateStore {
             s.setString(3, lock.threadId());
             s.setString(4, lock.token());
         }, rs -> rs.next() ? Optional.of(rs.getTimestamp(1).toInstant()) : Optional.empty());
-        if (extended.isPresent()) {
-            lock.extended(extended.get(), start, ttl);
+        if (extended.isPresent() && lock.extended(extended.get(), start, ttl)) {
             return true;
         }
-        lock.end();
+        lock.lose();
         return false;
     }
 
@@ -222,10 +213,9 @@ public final class StateStore {
         if (attempt.lock().isPresent()) {
             return attempt.lock();
         }
-        try (Wakeups.Ticket ticket = wakeups.register(topic('L', threadId));
-             NotificationListener.Subscription presence = announceWaiter(StateSql.LOCK_PRESENCE_CLASS, threadId, deadline)) {
+        try (WakeupService.Waiter waiter = wakeups.register(WakeProtocol.Kind.STATE_LOCK, prefix, threadId)) {
             while (true) {
-                ticket.arm();
+                waiter.arm();
                 attempt = tryAcquire(threadId, options.ttl());
                 if (attempt.lock().isPresent()) {
                     return attempt.lock();
@@ -234,10 +224,10 @@ public final class StateStore {
                 if (left <= 0) {
                     return Optional.empty();
                 }
-                // Wake at the release (NOTIFY), when the holder's lease ends, or within RECHECK_NANOS: a Node
-                // service releases without NOTIFY, and a crashed holder never releases.
+                // Woken by the release (NOTIFY), or when the holder's lease ends (a crashed holder never releases);
+                // the service re-checks within its interval anyway (a Node service releases without NOTIFY).
                 long leaseLeftNanos = (attempt.retryMillis().orElse(Long.MAX_VALUE / 2_000_000L) + 1) * 1_000_000L;
-                await(ticket, Math.min(left, Math.min(leaseLeftNanos, RECHECK_NANOS)), "lock " + threadId);
+                await(waiter, Math.min(left, leaseLeftNanos), "lock " + threadId);
             }
         }
     }
@@ -417,7 +407,8 @@ public final class StateStore {
 
     /**
      * Like {@link #dequeue(String, Class)}, but waits up to {@code maxWait} for an entry, woken by a pgkit
-     * enqueue's NOTIFY; an entry a Node service enqueues (it sends no NOTIFY) is seen within a second.
+     * enqueue's NOTIFY; an entry a Node service enqueues (it sends no NOTIFY) is seen within the
+     * {@code Pgkit}'s wait re-check interval.
      *
      * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
      */
@@ -430,17 +421,15 @@ public final class StateStore {
         if (entry.isPresent() || maxWait.isZero()) {
             return entry;
         }
-        try (Wakeups.Ticket ticket = wakeups.register(topic('Q', threadId));
-             NotificationListener.Subscription presence = announceWaiter(StateSql.QUEUE_PRESENCE_CLASS, threadId, deadline)) {
+        try (WakeupService.Waiter waiter = wakeups.register(WakeProtocol.Kind.STATE_QUEUE, prefix, threadId)) {
             while (true) {
-                ticket.arm();
+                waiter.arm();
                 entry = dequeue(threadId, type);
                 long left = deadline - System.nanoTime();
                 if (entry.isPresent() || left <= 0) {
                     return entry;
                 }
-                // Woken by a pgkit enqueue (NOTIFY); a Node service enqueues without NOTIFY, so re-check within RECHECK_NANOS.
-                await(ticket, Math.min(left, RECHECK_NANOS), "queue " + threadId);
+                await(waiter, left, "queue " + threadId);
             }
         }
     }
@@ -464,7 +453,7 @@ public final class StateStore {
         if (current == null) {
             synchronized (this) {
                 if (watchdog == null) {
-                    watchdog = new LockWatchdog(this, context.scheduler());
+                    watchdog = new LockWatchdog(context, sql, prefix);
                 }
                 current = watchdog;
             }
@@ -472,58 +461,12 @@ public final class StateStore {
         return current;
     }
 
-    /**
-     * Listens on the state channel and takes the key's presence lock, within the caller's deadline. If the
-     * LISTEN connection is unavailable the wait still works, by re-checking every {@link #RECHECK_NANOS}.
-     */
-    private NotificationListener.Subscription announceWaiter(int presenceClass, String key, long deadline) {
+    private static void await(WakeupService.Waiter waiter, long nanos, String what) {
         try {
-            Duration left = Duration.ofNanos(Math.max(1_000_000L, deadline - System.nanoTime()));
-            ensureListening(left);
-            return context.listener().holdPresence(presenceClass, prefix + '\u001f' + key, left);
-        } catch (PgkitConnectionException e) {
-            return () -> { };
-        }
-    }
-
-    private void ensureListening(Duration timeout) {
-        if (listening) {
-            return;
-        }
-        synchronized (this) {
-            if (!listening) {
-                context.listener().listen(StateSql.CHANNEL, new NotificationHandler() {
-                    @Override
-                    public void onNotification(String channel, String payload) {
-                        wakeups.wake(payload);
-                    }
-
-                    @Override
-                    public void onReconnect() {
-                        wakeups.wakeAll();
-                    }
-                }, timeout);
-                listening = true;
-            }
-        }
-    }
-
-    private static void await(Wakeups.Ticket ticket, long nanos, String what) {
-        try {
-            ticket.await(nanos);
+            waiter.await(nanos);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new PgkitException("interrupted while waiting for " + what, e);
-        }
-    }
-
-    /** The notification payload naming one lock ('L') or queue ('Q') of this prefix, as the SQL computes it. */
-    private String topic(char kind, String key) {
-        try {
-            byte[] digest = MessageDigest.getInstance("MD5").digest((prefix + '\u001f' + key).getBytes(StandardCharsets.UTF_8));
-            return kind + HexFormat.of().formatHex(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("MD5 is not available", e);
         }
     }
 

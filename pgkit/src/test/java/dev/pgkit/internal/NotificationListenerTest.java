@@ -1,29 +1,59 @@
 package dev.pgkit.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pgkit.Pgkit;
+import dev.pgkit.PgkitConnectionException;
 import dev.pgkit.test.Db;
 import dev.pgkit.testing.ExpectServerLog;
 import dev.pgkit.testing.PostgresExtension;
 import dev.pgkit.testing.TestPostgres;
+import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The shared LISTEN connection: channels at run time, delivery, reconnect with resync. */
+/**
+ * The shared LISTEN connection: channels at run time, delivery, the truth of its state across
+ * outages, presence locks without leaks, bounded per-handler delivery, prompt close.
+ */
 @ExtendWith(PostgresExtension.class)
 class NotificationListenerTest {
+    static final int PRESENCE_CLASS = 0x70676bf0;
+
+    /** A listener whose connections can be refused while {@code allow} is false (an outage). */
+    static NotificationListener listener(TestPostgres postgres, AtomicBoolean allow, Duration linger, int mailboxCapacity) {
+        ConnectionSettings settings = ConnectionSettings.parse(postgres.url()).with("ApplicationName", "pgkit-listener-test");
+        return new NotificationListener(() -> {
+            if (!allow.get()) {
+                throw new SQLException("refused by the test", "08001");
+            }
+            return DriverManager.getConnection(settings.jdbcUrl(), settings.properties());
+        }, settings.describe(), Duration.ofSeconds(10), null, linger, mailboxCapacity);
+    }
 
     static NotificationListener listener(TestPostgres postgres) {
-        ConnectionSettings settings = ConnectionSettings.parse(postgres.url()).with("ApplicationName", "pgkit-listener-test");
-        return new NotificationListener(() -> DriverManager.getConnection(settings.jdbcUrl(), settings.properties()),
-                settings.describe(), Duration.ofSeconds(10));
+        return listener(postgres, new AtomicBoolean(true), NotificationListener.DEFAULT_PRESENCE_LINGER, NotificationListener.DEFAULT_MAILBOX_CAPACITY);
     }
 
     @Test
@@ -34,11 +64,11 @@ class NotificationListenerTest {
             NotificationListener.Subscription subscription = listener.listen(channel, (c, payload) -> received.add(payload));
             Db.execute(pgkit, "SELECT pg_notify('" + channel + "', 'one')");
             assertThat(received.poll(5, TimeUnit.SECONDS)).isEqualTo("one");
-            assertThat(listener.channels()).contains(channel);
+            assertThat(listeningOnServer(listener)).contains(channel);
 
             subscription.close();
-            assertThat(listener.channels()).doesNotContain(channel);
-            Thread.sleep(1_200); // the UNLISTEN runs between waits
+            awaitTrue("the listener's channel set shrinks", () -> !listener.channels().contains(channel));
+            assertThat(listeningOnServer(listener)).as("UNLISTEN ran on the server").doesNotContain(channel);
             Db.execute(pgkit, "SELECT pg_notify('" + channel + "', 'two')");
             assertThat(received.poll(1, TimeUnit.SECONDS)).isNull();
             assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgkit-listener-test'"
@@ -51,37 +81,79 @@ class NotificationListenerTest {
     }
 
     @Test
-    void aSlowHandlerDoesNotStallTheListenerThread(TestPostgres postgres) throws Exception {
-        try (Pgkit pgkit = Db.pgkit(postgres, "public"); NotificationListener listener = listener(postgres)) {
-            String channel = TestPostgres.uniqueName("slow");
-            CountDownLatch release = new CountDownLatch(1);
-            BlockingQueue<String> received = new LinkedBlockingQueue<>();
-            listener.listen(channel, (c, payload) -> {
-                received.add(payload);
-                try {
-                    release.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+    void controlStatementsRunOnTheListenersConnection(TestPostgres postgres) throws Exception {
+        try (NotificationListener listener = listener(postgres)) {
+            CompletableFuture<Integer> pid = listener.submit(c -> {
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+                    rs.next();
+                    return rs.getInt(1);
                 }
             });
-            Db.execute(pgkit, "SELECT pg_notify('" + channel + "', 'first')");
-            assertThat(received.poll(5, TimeUnit.SECONDS)).isEqualTo("first");
-            // while the handler is stuck, new channels can still be listened to (the listener thread is free)
-            long start = System.nanoTime();
-            listener.listen(TestPostgres.uniqueName("other"), (c, p) -> { });
-            assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(3_000);
-            release.countDown();
+            assertThat(pid.get(10, TimeUnit.SECONDS)).isEqualTo(listener.backendPid().orElseThrow());
+            CompletableFuture<Object> failing = listener.submit(c -> {
+                throw new SQLException("refused by the test", "22012"); // an ordinary error (no server ERROR logged)
+            });
+            assertThatThrownBy(() -> failing.get(10, TimeUnit.SECONDS)).hasRootCauseInstanceOf(SQLException.class);
+            assertThat(listener.reconnects()).as("an ordinary SQL error does not cost the connection").isZero();
         }
     }
 
     @Test
+    void aSlowHandlerDelaysNoOtherChannelAndItsOverflowBecomesAGap(TestPostgres postgres) throws Exception {
+        int capacity = 8;
+        try (Pgkit pgkit = Db.pgkit(postgres, "public");
+             NotificationListener listener = listener(postgres, new AtomicBoolean(true), Duration.ofSeconds(30), capacity)) {
+            String slow = TestPostgres.uniqueName("slow");
+            String fast = TestPostgres.uniqueName("fast");
+            CountDownLatch stuck = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            BlockingQueue<String> slowReceived = new LinkedBlockingQueue<>();
+            AtomicInteger slowGaps = new AtomicInteger();
+            CountDownLatch slowActive = new CountDownLatch(1);
+            listener.listen(slow, new NotificationHandler() {
+                @Override
+                public void onNotification(String channel, String payload) {
+                    slowReceived.add(payload);
+                    stuck.countDown();
+                    await(release);
+                }
 
-    @ExpectServerLog("terminating connection due to administrator command") // the test terminates the listener's backend
-    void reconnectsAndTellsSubscribersToResync(TestPostgres postgres) throws Exception {
+                @Override
+                public void onGap() {
+                    if (slowActive.getCount() > 0) {
+                        slowActive.countDown(); // the activation's gap
+                    } else {
+                        slowGaps.incrementAndGet();
+                    }
+                }
+            });
+            assertThat(slowActive.await(5, TimeUnit.SECONDS)).isTrue();
+            BlockingQueue<String> fastReceived = new LinkedBlockingQueue<>();
+            listener.listen(fast, (c, payload) -> fastReceived.add(payload));
+
+            Db.execute(pgkit, "SELECT pg_notify('" + slow + "', 'first')");
+            assertThat(stuck.await(5, TimeUnit.SECONDS)).isTrue();
+            Db.execute(pgkit, "SELECT pg_notify('" + slow + "', n::text) FROM generate_series(1, 50) n");
+            long start = System.nanoTime();
+            Db.execute(pgkit, "SELECT pg_notify('" + fast + "', 'not delayed')");
+            assertThat(fastReceived.poll(5, TimeUnit.SECONDS)).isEqualTo("not delayed");
+            assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(2_000);
+
+            release.countDown();
+            Db.execute(pgkit, "SELECT pg_notify('" + slow + "', 'end')");
+            awaitTrue("the slow handler catches up", () -> slowReceived.contains("end"));
+            assertThat(slowGaps.get()).as("told it missed notifications").isGreaterThanOrEqualTo(1);
+            assertThat(slowReceived.size() - 1).as("the first, then at most one mailbox of the 50").isLessThanOrEqualTo(1 + capacity);
+        }
+    }
+
+    @Test
+    @ExpectServerLog("terminating connection due to administrator command") // the test terminates backends on purpose
+    void reconnectGivesEverySubscriberAGap(TestPostgres postgres) throws Exception {
         try (Pgkit pgkit = Db.pgkit(postgres, "public"); NotificationListener listener = listener(postgres)) {
             String channel = TestPostgres.uniqueName("resync");
             BlockingQueue<String> received = new LinkedBlockingQueue<>();
-            CountDownLatch resync = new CountDownLatch(1);
+            AtomicInteger gaps = new AtomicInteger();
             listener.listen(channel, new NotificationHandler() {
                 @Override
                 public void onNotification(String c, String payload) {
@@ -89,17 +161,250 @@ class NotificationListenerTest {
                 }
 
                 @Override
-                public void onReconnect() {
-                    resync.countDown();
+                public void onGap() {
+                    gaps.incrementAndGet();
                 }
             });
+            awaitTrue("the activation's gap", () -> gaps.get() == 1);
             int pid = listener.backendPid().orElseThrow();
             Db.execute(pgkit, "SELECT pg_terminate_backend(" + pid + ")");
-            assertThat(resync.await(20, TimeUnit.SECONDS)).as("told to resync").isTrue();
+            awaitTrue("told to re-read after the reconnect", () -> gaps.get() == 2);
             assertThat(listener.reconnects()).isEqualTo(1);
             assertThat(listener.backendPid().orElseThrow()).isNotEqualTo(pid);
             Db.execute(pgkit, "SELECT pg_notify('" + channel + "', 'after')");
             assertThat(received.poll(5, TimeUnit.SECONDS)).as("the channel is listened to again").isEqualTo("after");
+        }
+    }
+
+    @Test
+    @ExpectServerLog("terminating connection due to administrator command") // the test terminates backends on purpose
+    void nothingClaimsToBeActiveDuringAnOutage(TestPostgres postgres) throws Exception {
+        AtomicBoolean allow = new AtomicBoolean(true);
+        try (Pgkit pgkit = Db.pgkit(postgres, "public");
+             NotificationListener listener = listener(postgres, allow, Duration.ofSeconds(30), 100)) {
+            String channel = TestPostgres.uniqueName("truth");
+            BlockingQueue<String> received = new LinkedBlockingQueue<>();
+            NotificationListener.Subscription subscription = listener.listen(channel, (c, payload) -> received.add(payload));
+            NotificationListener.PresenceHold presence = listener.holdPresence(PRESENCE_CLASS, channel, () -> { });
+            presence.held().get(5, TimeUnit.SECONDS);
+            assertThat(listener.isConnected()).isTrue();
+
+            allow.set(false);
+            Db.execute(pgkit, "SELECT pg_terminate_backend(" + listener.backendPid().orElseThrow() + ")");
+            awaitTrue("the loss is noticed", () -> !listener.isConnected());
+            assertThat(subscription.active()).as("LISTEN is not active without a connection").isNotDone();
+            assertThat(presence.held()).as("no presence lock without a connection").isNotDone();
+            assertThat(listener.channels()).isEmpty();
+            assertThat(listener.backendPid()).isEmpty();
+            String other = TestPostgres.uniqueName("during");
+            assertThatThrownBy(() -> listener.listen(other, (c, p) -> { }, Duration.ofMillis(300)))
+                    .isInstanceOf(PgkitConnectionException.class);
+            NotificationListener.Subscription late = listener.subscribe(other, (c, payload) -> received.add(payload));
+            assertThat(late.active()).isNotDone();
+
+            allow.set(true);
+            subscription.active().get(10, TimeUnit.SECONDS);
+            late.active().get(10, TimeUnit.SECONDS);
+            presence.held().get(10, TimeUnit.SECONDS);
+            assertThat(listener.isConnected()).isTrue();
+            Db.execute(pgkit, "SELECT pg_notify('" + channel + "', 'a'), pg_notify('" + other + "', 'b')");
+            assertThat(List.of(received.poll(5, TimeUnit.SECONDS), received.poll(5, TimeUnit.SECONDS))).containsExactlyInAnyOrder("a", "b");
+        }
+    }
+
+    @Test
+    @ExpectServerLog("terminating connection due to administrator command") // the test terminates backends on purpose
+    void registrationsDuringRepeatedTerminationsAreNeverLostAndPresenceLocksNeverLeak(TestPostgres postgres) throws Exception {
+        try (Pgkit pgkit = Db.pgkit(postgres, "public");
+             NotificationListener listener = listener(postgres, new AtomicBoolean(true), Duration.ofMillis(200), 100)) {
+            String base = TestPostgres.uniqueName("storm");
+            int threads = 4;
+            int perThread = 12;
+            int keys = 10; // threads share keys: presence holds are counted per key
+            List<NotificationListener.Subscription> subscriptions = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<NotificationListener.PresenceHold> holds = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Set<String> delivered = ConcurrentHashMap.newKeySet();
+            AtomicBoolean registering = new AtomicBoolean(true);
+            ExecutorService pool = Executors.newFixedThreadPool(threads + 1);
+            Future<Integer> killer = pool.submit(() -> {
+                int kills = 0;
+                while (registering.get() || kills < 3) {
+                    var pid = listener.backendPid();
+                    if (pid.isPresent()) {
+                        Db.execute(pgkit, "SELECT pg_terminate_backend(" + pid.getAsInt() + ")");
+                        kills++;
+                        awaitTrue("reconnected", () -> listener.backendPid().isPresent() && listener.backendPid().getAsInt() != pid.getAsInt());
+                    }
+                    Thread.sleep(20);
+                }
+                return kills;
+            });
+            List<Future<?>> registrars = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                registrars.add(pool.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        String channel = base + "_" + thread + "_" + i;
+                        subscriptions.add(listener.subscribe(channel, (c, payload) -> delivered.add(c)));
+                        holds.add(listener.holdPresence(PRESENCE_CLASS, base + "_key" + ((thread + i) % keys), () -> { }));
+                        Thread.sleep(10);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> registrar : registrars) {
+                registrar.get(60, TimeUnit.SECONDS);
+            }
+            registering.set(false);
+            assertThat(killer.get(60, TimeUnit.SECONDS)).isGreaterThanOrEqualTo(3);
+            pool.shutdown();
+
+            for (NotificationListener.Subscription subscription : subscriptions) {
+                subscription.active().get(20, TimeUnit.SECONDS);
+            }
+            for (NotificationListener.PresenceHold hold : holds) {
+                hold.held().get(20, TimeUnit.SECONDS);
+            }
+            int pid = listener.backendPid().orElseThrow();
+            assertThat(presenceLocks(pgkit, pid)).as("one shared lock per key").isEqualTo(keys);
+            StringBuilder notify = new StringBuilder("SELECT 1");
+            for (int t = 0; t < threads; t++) {
+                for (int i = 0; i < perThread; i++) {
+                    notify.append(", pg_notify('").append(base).append('_').append(t).append('_').append(i).append("', '')");
+                }
+            }
+            Db.execute(pgkit, notify.toString());
+            awaitTrue("every channel delivers", () -> delivered.size() == threads * perThread);
+
+            holds.forEach(NotificationListener.PresenceHold::close);
+            awaitTrue("every presence lock is released after the linger (none taken twice)", () -> presenceLocks(pgkit, pid) == 0);
+            assertThat(listener.backendPid()).hasValue(pid);
+        }
+    }
+
+    @Test
+    void aWriterHoldingAPresenceLockStallsNoDelivery(TestPostgres postgres) throws Exception {
+        try (Pgkit pgkit = Db.pgkit(postgres, "public"); NotificationListener listener = listener(postgres);
+             Connection writer = pgkit.dataSource().getConnection()) {
+            String key = TestPostgres.uniqueName("contended");
+            writer.setAutoCommit(false);
+            try (var lock = writer.prepareStatement("SELECT pg_advisory_xact_lock(?, hashtext(?))")) {
+                lock.setInt(1, PRESENCE_CLASS);
+                lock.setString(2, key);
+                lock.execute();
+            }
+            CountDownLatch heldCallback = new CountDownLatch(1);
+            NotificationListener.PresenceHold presence = listener.holdPresence(PRESENCE_CLASS, key, heldCallback::countDown);
+
+            String channel = TestPostgres.uniqueName("other");
+            BlockingQueue<String> received = new LinkedBlockingQueue<>();
+            listener.listen(channel, (c, payload) -> received.add(payload), Duration.ofSeconds(5));
+            Db.execute(pgkit, "SELECT pg_notify('" + channel + "', 'delivered')");
+            assertThat(received.poll(3, TimeUnit.SECONDS)).isEqualTo("delivered");
+            assertThat(presence.held()).as("the writer still holds the exclusive lock").isNotDone();
+
+            writer.commit();
+            presence.held().get(5, TimeUnit.SECONDS);
+            assertThat(heldCallback.await(5, TimeUnit.SECONDS)).as("told once the lock is held").isTrue();
+            presence.close();
+        }
+    }
+
+    @Test
+    void closeFailsPendingRegistrationsAtOnce(TestPostgres postgres) throws Exception {
+        NotificationListener listener = listener(postgres, new AtomicBoolean(false), Duration.ofSeconds(30), 100);
+        NotificationListener.Subscription subscription = listener.subscribe(TestPostgres.uniqueName("never"), (c, p) -> { });
+        NotificationListener.PresenceHold presence = listener.holdPresence(PRESENCE_CLASS, "never", () -> { });
+        CompletableFuture<Integer> control = listener.submit(c -> 1);
+        CompletableFuture<Void> blocked = CompletableFuture.runAsync(() ->
+                listener.listen(TestPostgres.uniqueName("blocked"), (c, p) -> { }, Duration.ofSeconds(60)));
+        awaitTrue("the blocking listen is registered", () -> Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.getState() == Thread.State.TIMED_WAITING && List.of(t.getStackTrace()).toString().contains("NotificationListener.listen")));
+
+        long start = System.nanoTime();
+        listener.close();
+        assertThat(subscription.active()).isCompletedExceptionally();
+        assertThat(presence.held()).isCompletedExceptionally();
+        assertThat(control).isCompletedExceptionally();
+        assertThatThrownBy(() -> blocked.get(2, TimeUnit.SECONDS)).hasCauseInstanceOf(PgkitConnectionException.class);
+        assertThat((System.nanoTime() - start) / 1_000_000).as("nobody waits out a timeout").isLessThan(4_000);
+        assertThatThrownBy(() -> listener.subscribe("late", (c, p) -> { })).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    @ExpectServerLog("terminating connection due to administrator command") // the test terminates backends on purpose
+    void closeAbortsAStuckConnectionInsteadOfHandingItBackToItsPool(TestPostgres postgres) throws Exception {
+        com.zaxxer.hikari.HikariConfig config = new com.zaxxer.hikari.HikariConfig();
+        ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
+        config.setJdbcUrl(settings.jdbcUrl());
+        config.setDataSourceProperties(settings.properties());
+        config.setMaximumPoolSize(1);
+        try (com.zaxxer.hikari.HikariDataSource callers = new com.zaxxer.hikari.HikariDataSource(config)) {
+            NotificationListener listener = new NotificationListener(callers::getConnection, settings.describe(), Duration.ofSeconds(10));
+            listener.listen(TestPostgres.uniqueName("pooled"), (c, p) -> { });
+            int pid = listener.backendPid().orElseThrow();
+            CompletableFuture<Object> stuck = listener.submit(c -> {
+                try (Statement s = c.createStatement()) {
+                    s.execute("SELECT pg_sleep(30)"); // the listener thread is stuck in a read
+                }
+                return null;
+            });
+            awaitTrue("the listener thread is stuck", () -> {
+                try (Connection probe = DriverManager.getConnection(settings.jdbcUrl(), settings.properties());
+                     Statement s = probe.createStatement();
+                     ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid + " AND query LIKE '%pg_sleep%'")) {
+                    return rs.next() && rs.getInt(1) == 1;
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long start = System.nanoTime();
+            listener.close();
+            assertThat((System.nanoTime() - start) / 1_000_000).as("close is bounded").isLessThan(5_000);
+            assertThat(stuck).isCompletedExceptionally();
+            try (Connection next = callers.getConnection(); Statement s = next.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT pg_backend_pid(), cardinality(array(SELECT pg_listening_channels()))")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("the stuck connection never went back to the caller's pool").isNotEqualTo(pid);
+                assertThat(rs.getInt(2)).isZero();
+                s.execute("SELECT pg_terminate_backend(" + pid + ")"); // the aborted session's backend is still sleeping
+            }
+        }
+    }
+
+    /** The channels the listener's backend is LISTENing on, asked on its own connection. */
+    static List<String> listeningOnServer(NotificationListener listener) throws Exception {
+        return listener.submit(c -> {
+            List<String> out = new ArrayList<>();
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_listening_channels()")) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
+        }).get(10, TimeUnit.SECONDS);
+    }
+
+    static long presenceLocks(Pgkit pgkit, int pid) {
+        return Db.scalar(pgkit, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted"
+                + " AND classid = " + PRESENCE_CLASS + " AND pid = " + pid);
+    }
+
+    static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting: " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    static void await(CountDownLatch latch) {
+        try {
+            latch.await(20, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

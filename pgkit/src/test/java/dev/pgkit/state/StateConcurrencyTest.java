@@ -45,7 +45,8 @@ class StateConcurrencyTest {
         String schema = TestPostgres.uniqueName("state_concurrency");
         prefix = TestPostgres.uniqueName("c");
         for (int i = 0; i < INSTANCES; i++) {
-            Pgkit pgkit = Db.builder(postgres, schema).poolSize(THREADS / INSTANCES + 1).build();
+            // a re-check far above every wait's bound: waiters are woken by NOTIFY or not at all
+            Pgkit pgkit = Db.builder(postgres, schema).poolSize(THREADS / INSTANCES + 1).waitRecheckInterval(Duration.ofSeconds(60)).build();
             servers.add(pgkit);
             stores.add(pgkit.state(prefix));
         }
@@ -124,8 +125,8 @@ class StateConcurrencyTest {
         AtomicInteger acquired = new AtomicInteger();
         race((store, thread) -> {
             for (int i = 0; i < perThread; i++) {
-                Lock lock = store.acquireLock("queue-lock", LockOptions.lease(Duration.ofSeconds(30)).waitUpTo(Duration.ofSeconds(60)))
-                        .orElseThrow(() -> new AssertionError("a waiter gave up although every holder releases promptly"));
+                Lock lock = store.acquireLock("queue-lock", LockOptions.lease(Duration.ofSeconds(30)).waitUpTo(Duration.ofSeconds(20)))
+                        .orElseThrow(() -> new AssertionError("a waiter gave up although every holder releases promptly (a wake-up was missed)"));
                 maxHolders.accumulateAndGet(holders.incrementAndGet(), Math::max);
                 holders.decrementAndGet();
                 lock.close();

@@ -3,13 +3,20 @@ package dev.pgkit.state;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgkit.Pgkit;
+import dev.pgkit.internal.WakeProtocol;
 import dev.pgkit.test.Db;
+import dev.pgkit.testing.ExpectServerLog;
 import dev.pgkit.testing.PostgresExtension;
 import dev.pgkit.testing.TestPostgres;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
@@ -19,12 +26,16 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** The behaviour of each state operation, as seed 000 and the Node adapter define it. */
 @ExtendWith(PostgresExtension.class)
 class StateStoreTest {
+    /** Far above every bound these tests assert: a wake-up they see came from NOTIFY, a presence or a gap, never a re-check. */
+    static final Duration RECHECK = Duration.ofSeconds(60);
+    static TestPostgres server;
     static Pgkit pgkit;
     static StateStore state;
 
     @BeforeAll
     static void setUp(TestPostgres postgres) {
-        pgkit = Db.pgkit(postgres, TestPostgres.uniqueName("state_behaviour"));
+        server = postgres;
+        pgkit = Db.builder(postgres, TestPostgres.uniqueName("state_behaviour")).waitRecheckInterval(RECHECK).build();
         state = pgkit.state(TestPostgres.uniqueName("p"));
     }
 
@@ -124,18 +135,18 @@ class StateStoreTest {
 
         @Test
         void waitingAcquireIsWokenByRelease() throws Exception {
-            Lock held = state.acquireLock("lock-e", Duration.ofSeconds(60)).orElseThrow();
-            Thread releaser = new Thread(() -> {
-                sleep(300);
-                held.close();
-            });
+            Lock held = state.acquireLock("lock-e", Duration.ofSeconds(120)).orElseThrow();
+            CompletableFuture<Optional<Lock>> result = new CompletableFuture<>();
+            Thread waiter = new Thread(() -> result.complete(
+                    state.acquireLock("lock-e", LockOptions.lease(Duration.ofSeconds(30)).waitUpTo(Duration.ofSeconds(20)))));
+            waiter.start();
+            WaitProbe.awaitParked(pgkit, WakeProtocol.Kind.STATE_LOCK, state.keyPrefix(), "lock-e", waiter);
             long start = System.nanoTime();
-            releaser.start();
-            Optional<Lock> waited = state.acquireLock("lock-e", LockOptions.lease(Duration.ofSeconds(30)).waitUpTo(Duration.ofSeconds(20)));
+            held.close();
+            Optional<Lock> waited = result.get(30, TimeUnit.SECONDS);
             long millis = (System.nanoTime() - start) / 1_000_000;
-            releaser.join();
-            assertThat(waited).isPresent();
-            assertThat(millis).as("woken by the release, long before the 60 s lease ends").isLessThan(5_000);
+            assertThat(waited).as("woken by the release's NOTIFY, not by the 60 s re-check or the 120 s lease").isPresent();
+            assertThat(millis).isLessThan(3_000);
             waited.get().close();
         }
 
@@ -169,14 +180,88 @@ class StateStoreTest {
         }
 
         @Test
-        void watchdogNoticesALostLock() {
-            Lock lock = state.acquireLock("lock-i", LockOptions.lease(Duration.ofMillis(600)).autoExtend()).orElseThrow();
+        void watchdogNoticesALostLock() throws Exception {
+            long start = System.nanoTime();
+            Lock lock = state.acquireLock("lock-i", LockOptions.lease(Duration.ofSeconds(6)).autoExtend()).orElseThrow();
             state.forceReleaseLock("lock-i");
             Lock thief = state.acquireLock("lock-i", Duration.ofSeconds(30)).orElseThrow();
-            sleep(1_000);
+            while (lock.isHeld() && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10)) {
+                Thread.sleep(20);
+            }
+            long millis = (System.nanoTime() - start) / 1_000_000;
             assertThat(lock.isHeld()).isFalse();
+            assertThat(millis).as("noticed by the renewal at a third of the lease (2 s), not when the 6 s lease estimate ends")
+                    .isLessThan(3_500);
             assertThat(state.acquireLock("lock-i", Duration.ofSeconds(5))).as("the watchdog must not steal it back").isEmpty();
+            assertThat(lock.extend()).isFalse();
             thief.close();
+        }
+
+        @Test
+        void watchdogRenewsWhileTheApplicationHoldsEveryPoolConnection() throws Exception {
+            try (Pgkit small = Db.builder(server, pgkit.schema()).poolSize(2).build()) {
+                StateStore store = small.state(state.keyPrefix());
+                Lock lock = store.acquireLock("lock-busy-pool", LockOptions.lease(Duration.ofMillis(1_500)).autoExtend()).orElseThrow();
+                try (Connection a = small.dataSource().getConnection(); Connection b = small.dataSource().getConnection()) {
+                    Thread.sleep(5_000); // more than three leases pass while the pool has nothing to lend
+                    try (PreparedStatement check = a.prepareStatement("SELECT expires_at > now() FROM \"" + pgkit.schema()
+                            + "\".chat_state_locks WHERE key_prefix = ? AND thread_id = ? AND token = ?")) {
+                        check.setString(1, state.keyPrefix());
+                        check.setString(2, "lock-busy-pool");
+                        check.setString(3, lock.token());
+                        try (ResultSet rs = check.executeQuery()) {
+                            assertThat(rs.next() && rs.getBoolean(1)).as("the lease is still renewed in the table").isTrue();
+                        }
+                    }
+                    assertThat(lock.isHeld()).isTrue();
+                }
+                lock.close();
+            }
+        }
+
+        @Test
+        @ExpectServerLog("permission denied for schema") // the listener role's one refused renewal, before the pool takes over
+        void watchdogRenewsThroughThePoolWhenTheListenersRoleCannot() throws Exception {
+            String role = TestPostgres.uniqueName("no_write_role");
+            Db.execute(pgkit, "CREATE ROLE " + role + " LOGIN"); // may LISTEN, may not touch pgkit's tables
+            try {
+                try (Pgkit split = Db.builder(server, pgkit.schema()).listenerUrl(Db.withUser(server.url(), role)).build()) {
+                    StateStore store = split.state(state.keyPrefix());
+                    Lock lock = store.acquireLock("lock-listener-role", LockOptions.lease(Duration.ofMillis(900)).autoExtend()).orElseThrow();
+                    Thread.sleep(3_000); // more than three leases
+                    assertThat(lock.isHeld()).isTrue();
+                    assertThat(store.acquireLock("lock-listener-role", Duration.ofSeconds(5))).as("still held").isEmpty();
+                    lock.close();
+                }
+            } finally {
+                Db.execute(pgkit, "DROP ROLE " + role);
+            }
+        }
+
+        @Test
+        void aLostLockIsNeverRevived() throws Exception {
+            String locks = "\"" + pgkit.schema() + "\".chat_state_locks";
+            Lock lapsed = state.acquireLock("lock-j", Duration.ofMillis(300)).orElseThrow();
+            // the row outlives this holder's own lease estimate (as when its last response arrived late)
+            Db.execute(pgkit, "UPDATE " + locks + " SET expires_at = now() + interval '1 minute' WHERE token = '" + lapsed.token() + "'");
+            String expiry = "SELECT extract(epoch FROM expires_at) * 1000000 FROM " + locks + " WHERE token = '" + lapsed.token() + "'";
+            long before = Db.scalar(pgkit, expiry);
+            while (lapsed.isHeld()) {
+                Thread.sleep(10);
+            }
+            assertThat(lapsed.extend()).as("a lapsed lease is not extended").isFalse();
+            assertThat(lapsed.isHeld()).isFalse();
+            assertThat(Db.scalar(pgkit, expiry)).as("no extension was sent").isEqualTo(before);
+
+            Lock gone = state.acquireLock("lock-k", Duration.ofSeconds(30)).orElseThrow();
+            state.forceReleaseLock("lock-k");
+            assertThat(gone.extend()).isFalse();
+            Db.execute(pgkit, "INSERT INTO " + locks + " (key_prefix, thread_id, token, expires_at) VALUES ('" + state.keyPrefix()
+                    + "', 'lock-k', '" + gone.token() + "', now() + interval '1 minute')");
+            assertThat(gone.extend()).as("a lock found lost stays lost, even if a later attempt could succeed").isFalse();
+            assertThat(gone.isHeld()).isFalse();
+            state.forceReleaseLock("lock-j");
+            state.forceReleaseLock("lock-k");
         }
     }
 
@@ -298,23 +383,21 @@ class StateStoreTest {
 
         @Test
         void waitingDequeueIsWokenByEnqueue() throws Exception {
-            Thread producer = new Thread(() -> {
-                sleep(300);
-                state.enqueue("q4", new Message("late", 1), Duration.ofMinutes(1), 10);
-            });
-            producer.start();
+            CompletableFuture<Optional<QueueEntry<Message>>> result = new CompletableFuture<>();
+            Thread waiter = new Thread(() -> result.complete(state.dequeue("q4", Message.class, Duration.ofSeconds(20))));
+            waiter.start();
+            WaitProbe.awaitParked(pgkit, WakeProtocol.Kind.STATE_QUEUE, state.keyPrefix(), "q4", waiter);
             long start = System.nanoTime();
-            Optional<QueueEntry<Message>> entry = state.dequeue("q4", Message.class, Duration.ofSeconds(20));
+            state.enqueue("q4", new Message("late", 1), Duration.ofMinutes(1), 10);
+            Optional<QueueEntry<Message>> entry = result.get(30, TimeUnit.SECONDS);
             long millis = (System.nanoTime() - start) / 1_000_000;
-            producer.join();
-            assertThat(entry).map(e -> e.message().text()).contains("late");
-            assertThat(millis).isLessThan(5_000);
+            assertThat(entry).as("woken by the enqueue's NOTIFY, not by the 60 s re-check").map(e -> e.message().text()).contains("late");
+            assertThat(millis).isLessThan(3_000);
         }
 
         @Test
         void onlyWritesSomeoneWaitsForSendANotify() throws Exception {
-            String payload = "Q" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5")
-                    .digest((state.keyPrefix() + "\u001f" + "q-quiet").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            String payload = WakeProtocol.topic(WakeProtocol.Kind.STATE_QUEUE, state.keyPrefix(), "q-quiet");
             try (java.sql.Connection spy = pgkit.dataSource().getConnection()) {
                 spy.createStatement().execute("LISTEN pgkit_state");
                 org.postgresql.PGConnection pg = spy.unwrap(org.postgresql.PGConnection.class);
@@ -322,15 +405,12 @@ class StateStoreTest {
                 assertThat(payloads(pg)).as("no waiter anywhere: no NOTIFY").doesNotContain(payload);
                 state.dequeue("q-quiet", Message.class);
 
-                var waiter = java.util.concurrent.CompletableFuture.supplyAsync(() -> state.dequeue("q-quiet", Message.class, Duration.ofSeconds(20)));
-                // the waiter has registered once its process holds the key's presence lock (shared advisory lock)
-                Db.awaitTrue(pgkit, "the waiter holds the presence lock of q-quiet", "EXISTS (SELECT 1 FROM pg_locks"
-                        + " WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted"
-                        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                        + " AND classid = " + StateSql.QUEUE_PRESENCE_CLASS
-                        + " AND objid = ((hashtext('" + state.keyPrefix() + "' || chr(31) || 'q-quiet')::bigint + 4294967296) % 4294967296)::oid)");
+                CompletableFuture<Optional<QueueEntry<Message>>> result = new CompletableFuture<>();
+                Thread waiter = new Thread(() -> result.complete(state.dequeue("q-quiet", Message.class, Duration.ofSeconds(20))));
+                waiter.start();
+                WaitProbe.awaitParked(pgkit, WakeProtocol.Kind.STATE_QUEUE, state.keyPrefix(), "q-quiet", waiter);
                 state.enqueue("q-quiet", new Message("someone waits", 2), Duration.ofMinutes(1), 10);
-                assertThat(waiter.get(10, java.util.concurrent.TimeUnit.SECONDS)).map(e -> e.message().n()).contains(2);
+                assertThat(result.get(10, TimeUnit.SECONDS)).map(e -> e.message().n()).contains(2);
                 assertThat(payloads(pg)).contains(payload);
                 spy.createStatement().execute("UNLISTEN *");
             }

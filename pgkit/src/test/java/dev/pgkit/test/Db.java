@@ -172,6 +172,15 @@ public final class Db {
         }
     }
 
+    /** The same server's URL as another role (the test servers trust local connections). */
+    public static String withUser(String url, String user) {
+        if (url.startsWith("jdbc:")) {
+            return url.contains("user=") ? url.replaceFirst("user=[^&]*", "user=" + user)
+                    : url + (url.contains("?") ? "&" : "?") + "user=" + user;
+        }
+        return url.replaceFirst("^(postgres(ql)?://)([^@/]*@)?", "$1" + user + "@");
+    }
+
     /** Drops the test's schema and closes the Pgkit. */
     public static void dropAndClose(Pgkit pgkit) {
         if (pgkit != null) {
