@@ -14,6 +14,14 @@ import java.util.function.Supplier;
  * interval (writers that send no NOTIFY, such as the Node adapters, and listener outages). Waiters
  * never block one another: each waits on its own key's monitor, released while waiting.
  *
+ * <p>A NOTIFY announces one unit of what is waited for (one release, one entry), so it wakes
+ * <em>one</em> waiter of its key in this process, not all of them: with many local waiters on one
+ * lock, waking them all would send them all to the database for one lock, queueing on its row
+ * (measured: 32 waiters on one lock made 215 hand-overs a second). A wake-up arriving while no waiter
+ * is parked is kept for the next one, so none is lost; one that finds the unit already taken costs that
+ * waiter one more try. Events after which anything may have changed (a gap, the presence lock becoming
+ * held, closing) wake every waiter of the key.
+ *
  * <p>Adapters that follow a stream (broadcast, live queries) {@link #subscribe} to a channel with a
  * handler that gets bounded, serialized delivery and a gap signal. Internal to pgkit (not exported).
  */
@@ -88,7 +96,7 @@ public final class WakeupService {
         public void onNotification(String channel, String payload) {
             Topic topic = topics.get(payload);
             if (topic != null) {
-                topic.wake();
+                topic.wakeOne();
             }
         }
 
@@ -99,14 +107,26 @@ public final class WakeupService {
     }
 
     private static final class Topic {
-        /** Guarded by the map's compute. */
-        int waiters;
+        /** Changed only inside the map's compute; read by {@link #wakeOne} to bound the permits. */
+        volatile int waiters;
         NotificationListener.PresenceHold presence;
+        /** Bumped by a wake-up for every waiter. */
         private long generation;
+        /** Wake-ups for one waiter each, not yet taken; at most one per registered waiter. */
+        private int permits;
 
+        /** Every waiter re-checks. */
         synchronized void wake() {
             generation++;
             notifyAll();
+        }
+
+        /** One waiter re-checks: the next to wait, or one waiting now. */
+        synchronized void wakeOne() {
+            if (permits < Math.max(1, waiters)) {
+                permits++;
+            }
+            notifyAll(); // waiters are alike: the first to run takes the permit, the rest wait on
         }
 
         synchronized long generation() {
@@ -135,8 +155,8 @@ public final class WakeupService {
         }
 
         /**
-         * Waits for a wake-up newer than the last {@link #arm()}, at most {@code nanos} and at most the
-         * re-check interval.
+         * Waits for a wake-up newer than the last {@link #arm()} (or a one-waiter wake-up not yet taken),
+         * at most {@code nanos} and at most the re-check interval.
          *
          * @return whether a wake-up came (false: the time ran out, re-check anyway)
          */
@@ -144,6 +164,10 @@ public final class WakeupService {
             long deadline = System.nanoTime() + Math.min(nanos, recheckNanos);
             synchronized (topic) {
                 while (topic.generation == seen) {
+                    if (topic.permits > 0) {
+                        topic.permits--;
+                        return true;
+                    }
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         return false;

@@ -91,4 +91,57 @@ class WakeupServiceTest {
             }
         }
     }
+
+    @Test
+    void aNotificationWakesOneWaiterOfItsKey(TestPostgres postgres) throws Exception {
+        try (Pgkit pgkit = Db.pgkit(postgres, "public");
+             NotificationListener listener = NotificationListenerTest.listener(postgres)) {
+            WakeupService service = new WakeupService(() -> listener, Duration.ofSeconds(60)); // far above every bound here
+            String scope = TestPostgres.uniqueName("scope");
+            String notify = "SELECT pg_notify('" + WakeProtocol.Kind.STATE_LOCK.channel() + "', '"
+                    + WakeProtocol.topic(WakeProtocol.Kind.STATE_LOCK, scope, "key") + "')";
+            List<WakeupService.Waiter> waiters = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                waiters.add(service.register(WakeProtocol.Kind.STATE_LOCK, scope, "key"));
+            }
+            NotificationListenerTest.awaitTrue("the channel is active and the presence held",
+                    () -> listener.channels().contains(WakeProtocol.Kind.STATE_LOCK.channel()) && listener.heldPresences() > 0);
+            for (WakeupService.Waiter waiter : waiters) { // let the activation's wake-ups (for every waiter) pass
+                waiter.arm();
+                while (waiter.await(TimeUnit.MILLISECONDS.toNanos(300))) {
+                    waiter.arm();
+                }
+            }
+            java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(waiters.size());
+            java.util.concurrent.CountDownLatch parked = new java.util.concurrent.CountDownLatch(waiters.size());
+            List<CompletableFuture<Boolean>> woken = new ArrayList<>();
+            for (WakeupService.Waiter waiter : waiters) {
+                woken.add(CompletableFuture.supplyAsync(() -> {
+                    try {
+                        waiter.arm();
+                        parked.countDown();
+                        return waiter.await(TimeUnit.SECONDS.toNanos(3));
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }, threads));
+            }
+            assertThat(parked.await(5, TimeUnit.SECONDS)).isTrue();
+            Db.execute(pgkit, notify); // one release: one waiter should go and try
+            long wokenCount = 0;
+            for (CompletableFuture<Boolean> result : woken) {
+                wokenCount += result.get(10, TimeUnit.SECONDS) ? 1 : 0;
+            }
+            assertThat(wokenCount).as("one notification, one waiter woken (the others would only queue on the lock's row)").isEqualTo(1);
+
+            WakeupService.Waiter next = waiters.get(0);
+            next.arm(); // as a caller does before its try; a notification from then on must not be lost
+            Db.execute(pgkit, notify);
+            long start = System.nanoTime();
+            assertThat(next.await(TimeUnit.SECONDS.toNanos(5))).as("the next notification wakes the next waiter").isTrue();
+            assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(2_000);
+            threads.shutdown();
+            waiters.forEach(WakeupService.Waiter::close);
+        }
+    }
 }
