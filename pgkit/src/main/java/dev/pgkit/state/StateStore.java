@@ -486,17 +486,10 @@ public final class StateStore {
         }
     }
 
+    /** The codec reads only the message: the entry's shape is pgkit's business, not the codec's. */
     private <T> QueueEntry<T> decodeEntry(String json, Class<T> type) {
-        StoredEntry stored = codec.decode(json, StoredEntry.class);
-        T message = decode(codec.encode(stored.message), type);
-        return new QueueEntry<>(message, Instant.ofEpochMilli(stored.enqueuedAt), Instant.ofEpochMilli(stored.expiresAt));
-    }
-
-    /** The stored shape of a Chat SDK QueueEntry (fields a newer Node version may add are ignored). */
-    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
-    static final class StoredEntry {
-        public Object message;
-        public long enqueuedAt;
-        public long expiresAt;
+        StoredQueueEntry stored = StoredQueueEntry.parse(json);
+        T message = decode(stored.messageJson(), type);
+        return new QueueEntry<>(message, Instant.ofEpochMilli(stored.enqueuedAtMillis()), Instant.ofEpochMilli(stored.expiresAtMillis()));
     }
 }
