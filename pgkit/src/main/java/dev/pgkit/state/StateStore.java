@@ -102,6 +102,10 @@ public final class StateStore {
      * release it (woken by a pgkit release's NOTIFY; a release by a Node service, which sends none, is seen
      * within the {@code Pgkit}'s wait re-check interval) or for its lease to end.
      *
+     * <p>Returns within {@code maxWait} plus one round trip: no try starts after the wait ran out, unless a
+     * wake-up came for it. Each try borrows a pooled connection like any call, so if none is free it waits for
+     * one, up to the pool's acquire timeout.
+     *
      * @return the lock, or empty if it was still held when the wait ended
      * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
      */
@@ -227,7 +231,9 @@ public final class StateStore {
                 // Woken by the release (NOTIFY), or when the holder's lease ends (a crashed holder never releases);
                 // the service re-checks within its interval anyway (a Node service releases without NOTIFY).
                 long leaseLeftNanos = (attempt.retryMillis().orElse(Long.MAX_VALUE / 2_000_000L) + 1) * 1_000_000L;
-                await(waiter, Math.min(left, leaseLeftNanos), "lock " + threadId);
+                if (!await(waiter, Math.min(left, leaseLeftNanos), "lock " + threadId, deadline)) {
+                    return Optional.empty();
+                }
             }
         }
     }
@@ -410,6 +416,10 @@ public final class StateStore {
      * enqueue's NOTIFY; an entry a Node service enqueues (it sends no NOTIFY) is seen within the
      * {@code Pgkit}'s wait re-check interval.
      *
+     * <p>Returns within {@code maxWait} plus one round trip: no try starts after the wait ran out, unless a
+     * wake-up came for it. Each try borrows a pooled connection like any call, so if none is free it waits for
+     * one, up to the pool's acquire timeout.
+     *
      * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
      */
     public <T> Optional<QueueEntry<T>> dequeue(String threadId, Class<T> type, Duration maxWait) {
@@ -429,7 +439,9 @@ public final class StateStore {
                 if (entry.isPresent() || left <= 0) {
                     return entry;
                 }
-                await(waiter, left, "queue " + threadId);
+                if (!await(waiter, left, "queue " + threadId, deadline)) {
+                    return Optional.empty();
+                }
             }
         }
     }
@@ -461,9 +473,15 @@ public final class StateStore {
         return current;
     }
 
-    private static void await(WakeupService.Waiter waiter, long nanos, String what) {
+    /**
+     * Waits for a wake-up or a re-check; false when the wait ran out at the deadline with no wake-up: then no
+     * try follows, since it could only start after the deadline and, with the pool busy, wait up to its acquire
+     * timeout for a connection. A wake-up, even one at the deadline, is tried: it may be the one wake-up a
+     * NOTIFY hands this process's waiters of the key, which would otherwise be lost until the next re-check.
+     */
+    private static boolean await(WakeupService.Waiter waiter, long nanos, String what, long deadline) {
         try {
-            waiter.await(nanos);
+            return waiter.await(nanos) || deadline - System.nanoTime() > 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new PgkitException("interrupted while waiting for " + what, e);
