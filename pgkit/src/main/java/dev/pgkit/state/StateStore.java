@@ -362,6 +362,10 @@ public final class StateStore {
      * Appends {@code message} to the unbounded queue of {@code threadId}; returns the new depth (the live
      * entries this statement saw, plus its own: with no cap to enforce it takes no lock, so concurrent
      * enqueues may each count only themselves).
+     *
+     * <p>Cost: to return the depth (the Node adapter's contract) every call counts the queue's live entries,
+     * so an enqueue takes time proportional to the queue's length. For a queue that may grow long, prefer the
+     * capped {@link #enqueue(String, Object, Duration, int)}, whose work is bounded by its cap.
      */
     public int enqueue(String threadId, Object message, Duration ttl) {
         return enqueue(threadId, message, ttl, null);
