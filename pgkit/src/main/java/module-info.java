@@ -15,6 +15,4 @@ module dev.pgkit {
     exports dev.pgkit;
     exports dev.pgkit.json;
     exports dev.pgkit.state;
-
-    opens dev.pgkit.state to com.fasterxml.jackson.databind;   // the stored queue entry shape is read by Jackson
 }

@@ -102,6 +102,10 @@ public final class StateStore {
      * release it (woken by a pgkit release's NOTIFY; a release by a Node service, which sends none, is seen
      * within the {@code Pgkit}'s wait re-check interval) or for its lease to end.
      *
+     * <p>Returns within {@code maxWait} plus one round trip: no try starts after the wait ran out, unless a
+     * wake-up came for it. Each try borrows a pooled connection like any call, so if none is free it waits for
+     * one, up to the pool's acquire timeout.
+     *
      * @return the lock, or empty if it was still held when the wait ended
      * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
      */
@@ -227,7 +231,9 @@ public final class StateStore {
                 // Woken by the release (NOTIFY), or when the holder's lease ends (a crashed holder never releases);
                 // the service re-checks within its interval anyway (a Node service releases without NOTIFY).
                 long leaseLeftNanos = (attempt.retryMillis().orElse(Long.MAX_VALUE / 2_000_000L) + 1) * 1_000_000L;
-                await(waiter, Math.min(left, leaseLeftNanos), "lock " + threadId);
+                if (!await(waiter, Math.min(left, leaseLeftNanos), "lock " + threadId, deadline)) {
+                    return Optional.empty();
+                }
             }
         }
     }
@@ -356,6 +362,10 @@ public final class StateStore {
      * Appends {@code message} to the unbounded queue of {@code threadId}; returns the new depth (the live
      * entries this statement saw, plus its own: with no cap to enforce it takes no lock, so concurrent
      * enqueues may each count only themselves).
+     *
+     * <p>Cost: to return the depth (the Node adapter's contract) every call counts the queue's live entries,
+     * so an enqueue takes time proportional to the queue's length. For a queue that may grow long, prefer the
+     * capped {@link #enqueue(String, Object, Duration, int)}, whose work is bounded by its cap.
      */
     public int enqueue(String threadId, Object message, Duration ttl) {
         return enqueue(threadId, message, ttl, null);
@@ -410,6 +420,10 @@ public final class StateStore {
      * enqueue's NOTIFY; an entry a Node service enqueues (it sends no NOTIFY) is seen within the
      * {@code Pgkit}'s wait re-check interval.
      *
+     * <p>Returns within {@code maxWait} plus one round trip: no try starts after the wait ran out, unless a
+     * wake-up came for it. Each try borrows a pooled connection like any call, so if none is free it waits for
+     * one, up to the pool's acquire timeout.
+     *
      * @throws PgkitException if interrupted while waiting (the interrupt flag is restored)
      */
     public <T> Optional<QueueEntry<T>> dequeue(String threadId, Class<T> type, Duration maxWait) {
@@ -429,7 +443,9 @@ public final class StateStore {
                 if (entry.isPresent() || left <= 0) {
                     return entry;
                 }
-                await(waiter, left, "queue " + threadId);
+                if (!await(waiter, left, "queue " + threadId, deadline)) {
+                    return Optional.empty();
+                }
             }
         }
     }
@@ -461,9 +477,15 @@ public final class StateStore {
         return current;
     }
 
-    private static void await(WakeupService.Waiter waiter, long nanos, String what) {
+    /**
+     * Waits for a wake-up or a re-check; false when the wait ran out at the deadline with no wake-up: then no
+     * try follows, since it could only start after the deadline and, with the pool busy, wait up to its acquire
+     * timeout for a connection. A wake-up, even one at the deadline, is tried: it may be the one wake-up a
+     * NOTIFY hands this process's waiters of the key, which would otherwise be lost until the next re-check.
+     */
+    private static boolean await(WakeupService.Waiter waiter, long nanos, String what, long deadline) {
         try {
-            waiter.await(nanos);
+            return waiter.await(nanos) || deadline - System.nanoTime() > 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new PgkitException("interrupted while waiting for " + what, e);
@@ -486,17 +508,10 @@ public final class StateStore {
         }
     }
 
+    /** The codec reads only the message: the entry's shape is pgkit's business, not the codec's. */
     private <T> QueueEntry<T> decodeEntry(String json, Class<T> type) {
-        StoredEntry stored = codec.decode(json, StoredEntry.class);
-        T message = decode(codec.encode(stored.message), type);
-        return new QueueEntry<>(message, Instant.ofEpochMilli(stored.enqueuedAt), Instant.ofEpochMilli(stored.expiresAt));
-    }
-
-    /** The stored shape of a Chat SDK QueueEntry (fields a newer Node version may add are ignored). */
-    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
-    static final class StoredEntry {
-        public Object message;
-        public long enqueuedAt;
-        public long expiresAt;
+        StoredQueueEntry stored = StoredQueueEntry.parse(json);
+        T message = decode(stored.messageJson(), type);
+        return new QueueEntry<>(message, Instant.ofEpochMilli(stored.enqueuedAtMillis()), Instant.ofEpochMilli(stored.expiresAtMillis()));
     }
 }
