@@ -11,6 +11,7 @@ import dev.pgkit.PgkitConnectionException;
 import dev.pgkit.PgkitException;
 import dev.pgkit.PgkitTimeoutException;
 import dev.pgkit.test.Db;
+import dev.pgkit.testing.ExpectServerLog;
 import dev.pgkit.testing.PostgresExtension;
 import dev.pgkit.testing.TestPostgres;
 import java.io.ByteArrayOutputStream;
@@ -185,6 +186,7 @@ class DatabaseTest {
     }
 
     @Test
+    @ExpectServerLog("pgkit-test: something is off") // raised on purpose; seen as a session notice against PGKIT_TEST_URL
     void serverWarningsAreLoggedWithTheOperation() throws Exception {
         try (HikariDataSource pool = pool(1, c -> { })) {
             Database database = database(pool);
