@@ -184,8 +184,9 @@ public final class Db {
     /** Drops the test's schema and closes the Pgkit. */
     public static void dropAndClose(Pgkit pgkit) {
         if (pgkit != null) {
-            execute(pgkit, "DROP SCHEMA IF EXISTS \"" + pgkit.schema() + "\" CASCADE");
-            pgkit.close();
+            String schema = pgkit.schema();
+            pgkit.close(); // first: its housekeeping must not run against a dropped schema
+            admin(TestPostgres.shared(), "DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
         }
     }
 }
