@@ -65,7 +65,7 @@ final class ListenerConnection {
         thread.start();
     }
 
-    /** Open, and everything desired as of the last loop applied on it. */
+    /** Open, with the channels desired as of the last loop LISTENed on it (presences may still be pending). */
     boolean isConnected() {
         return connected;
     }

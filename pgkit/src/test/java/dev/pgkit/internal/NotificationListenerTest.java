@@ -373,6 +373,32 @@ class NotificationListenerTest {
     }
 
     @Test
+    void presenceLocksAreCappedAndALingeringOneGivesUpItsSlotToAWaitingKey(TestPostgres postgres) throws Exception {
+        ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
+        try (Pgkit pgkit = Db.pgkit(postgres, "public");
+             NotificationListener listener = new NotificationListener(() -> DriverManager.getConnection(settings.jdbcUrl(), settings.properties()),
+                     settings.describe(), Duration.ofSeconds(10), null, Duration.ofSeconds(60), 100, 3)) {
+            List<NotificationListener.PresenceHold> holds = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                holds.add(listener.holdPresence(PRESENCE_CLASS, TestPostgres.uniqueName("capped"), () -> { }));
+            }
+            awaitTrue("three presences held", () -> holds.stream().filter(h -> h.held().isDone()).count() == 3);
+            int pid = listener.backendPid().orElseThrow();
+            assertThat(presenceLocks(pgkit, pid)).as("no more than the cap on the server").isEqualTo(3);
+            assertThat(listener.heldPresences()).isEqualTo(3);
+
+            List<NotificationListener.PresenceHold> held = holds.stream().filter(h -> h.held().isDone()).toList();
+            held.get(0).close();
+            held.get(1).close(); // lingering (60 s) presences give up their slots to keys waited on now
+            List<NotificationListener.PresenceHold> open = holds.stream().filter(h -> h != held.get(0) && h != held.get(1)).toList();
+            for (NotificationListener.PresenceHold hold : open) {
+                hold.held().get(5, TimeUnit.SECONDS);
+            }
+            assertThat(presenceLocks(pgkit, pid)).isEqualTo(3);
+        }
+    }
+
+    @Test
     void aStatementFailureHandsTheConnectionBackToTheCallersPoolClean(TestPostgres postgres) throws Exception {
         ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
         try (com.zaxxer.hikari.HikariDataSource callers = pool(settings, 1)) {
