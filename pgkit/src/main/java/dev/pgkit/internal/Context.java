@@ -2,13 +2,20 @@ package dev.pgkit.internal;
 
 import dev.pgkit.json.JsonCodec;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What the adapters of one {@code Pgkit} share: the pool, the schema, the codec, the one LISTEN
@@ -27,11 +34,16 @@ public final class Context implements AutoCloseable {
     private final SchemaManager schemaManager;
     private final Housekeeper housekeeper;
     private final Set<String> ready = ConcurrentHashMap.newKeySet();
+    /** One monitor per component being prepared. */
+    private final Map<String, Object> preparing = new ConcurrentHashMap<>();
     private final WakeupService wakeups;
-    private NotificationListener listener;
+    /** Guards the fields below; never held across blocking work. */
+    private final Object lock = new Object();
+    private volatile NotificationListener listener;
     private ScheduledExecutorService scheduler;
     private ScheduledExecutorService housekeeping;
-    private boolean closed;
+    private ExecutorService poolWork;
+    private volatile boolean closed;
 
     /** The default {@link #wakeups()} re-check interval. */
     public static final Duration DEFAULT_WAIT_RECHECK_INTERVAL = Duration.ofSeconds(1);
@@ -77,16 +89,19 @@ public final class Context implements AutoCloseable {
 
     /**
      * Makes a component usable, once per {@code Pgkit}: migrates its schema (auto-creation on) or
-     * verifies it (off), and hands its cleanups to housekeeping.
+     * verifies it (off), and hands its cleanups to housekeeping. Only callers preparing the same
+     * component wait for one another (a migration may wait for another instance's); nothing else of
+     * this context does.
      */
     public void prepare(Component component) {
         if (ready.contains(component.name())) {
             return;
         }
-        synchronized (this) {
+        synchronized (preparing.computeIfAbsent(component.name(), name -> new Object())) {
             if (ready.contains(component.name())) {
                 return;
             }
+            ensureOpen();
             if (autoCreateSchema) {
                 schemaManager.migrate(component.schema());
             } else {
@@ -98,14 +113,21 @@ public final class Context implements AutoCloseable {
         }
     }
 
-    /** The shared LISTEN connection, opened on first use. */
-    public synchronized NotificationListener listener() {
-        ensureOpen();
-        if (listener == null) {
-            listener = new NotificationListener(listenerSource, database.describe(), connectTimeout,
-                    channel -> database.query("wake the listener", channel, "SELECT pg_notify(?, '')", s -> s.setString(1, channel), rs -> null));
+    /** The shared LISTEN connection, opened on first use; never blocks (the connection opens in the background). */
+    public NotificationListener listener() {
+        NotificationListener started = listener;
+        if (started != null) {
+            ensureOpen();
+            return started;
         }
-        return listener;
+        synchronized (lock) {
+            ensureOpen();
+            if (listener == null) {
+                listener = new NotificationListener(listenerSource, database.describe(), connectTimeout,
+                        channel -> database.query("wake the listener", channel, "SELECT pg_notify(?, '')", s -> s.setString(1, channel), rs -> null));
+            }
+            return listener;
+        }
     }
 
     /** The wait/wake service (waiters on keys, channel subscriptions with gap signals). */
@@ -114,26 +136,47 @@ public final class Context implements AutoCloseable {
     }
 
     /** The listener if one was started. */
-    public synchronized Optional<NotificationListener> startedListener() {
+    public Optional<NotificationListener> startedListener() {
         return Optional.ofNullable(listener);
     }
 
     /** The shared scheduler thread {@code pgkit-scheduler} (the lock watchdog: short, timely tasks only). */
-    public synchronized ScheduledExecutorService scheduler() {
-        ensureOpen();
-        if (scheduler == null) {
-            scheduler = singleThread("pgkit-scheduler");
+    public ScheduledExecutorService scheduler() {
+        synchronized (lock) {
+            ensureOpen();
+            if (scheduler == null) {
+                scheduler = singleThread("pgkit-scheduler");
+            }
+            return scheduler;
         }
-        return scheduler;
+    }
+
+    /**
+     * Threads {@code pgkit-pool-N} for work that may wait for a pool connection (the watchdog's
+     * renewals through the pool), so it never holds up the scheduler. A thread exists only while it has
+     * work, so they never outnumber the tasks running at once.
+     */
+    public ExecutorService poolWork() {
+        synchronized (lock) {
+            ensureOpen();
+            if (poolWork == null) {
+                AtomicInteger count = new AtomicInteger();
+                poolWork = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                        runnable -> NotificationListener.daemon("pgkit-pool-" + count.incrementAndGet()).newThread(runnable));
+            }
+            return poolWork;
+        }
     }
 
     /** Housekeeping's own thread: a long cleanup must never delay a lock renewal. */
-    private synchronized ScheduledExecutorService housekeepingThread() {
-        ensureOpen();
-        if (housekeeping == null) {
-            housekeeping = singleThread("pgkit-housekeeping");
+    private ScheduledExecutorService housekeepingThread() {
+        synchronized (lock) {
+            ensureOpen();
+            if (housekeeping == null) {
+                housekeeping = singleThread("pgkit-housekeeping");
+            }
+            return housekeeping;
         }
-        return housekeeping;
     }
 
     private static ScheduledExecutorService singleThread(String name) {
@@ -145,24 +188,32 @@ public final class Context implements AutoCloseable {
 
     /** Stops housekeeping, the scheduler and the listener, and waits for their threads. */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        housekeeper.stop();
-        for (ScheduledExecutorService executor : new ScheduledExecutorService[] {scheduler, housekeeping}) {
-            if (executor != null) {
-                executor.shutdownNow();
-                try {
-                    executor.awaitTermination(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+    public void close() {
+        NotificationListener startedListener;
+        List<ExecutorService> executors = new ArrayList<>();
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            startedListener = listener;
+            for (ExecutorService executor : new ExecutorService[] {scheduler, housekeeping, poolWork}) {
+                if (executor != null) {
+                    executors.add(executor);
                 }
             }
         }
-        if (listener != null) {
-            listener.close();
+        housekeeper.stop();
+        executors.forEach(ExecutorService::shutdownNow);
+        for (ExecutorService executor : executors) {
+            try {
+                executor.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (startedListener != null) {
+            startedListener.close();
         }
         wakeups.wakeAll();
         database.close();

@@ -37,10 +37,6 @@ final class ControlQueue {
         return result;
     }
 
-    boolean hasWork() {
-        return !queue.isEmpty();
-    }
-
     /**
      * Listener thread: runs the queued work. A failure that means the connection is gone is rethrown
      * (the listener reconnects); any other failure only fails that work's future.
@@ -54,7 +50,7 @@ final class ControlQueue {
             try {
                 task.run(connection);
             } catch (SQLException e) {
-                if (isConnectionLost(connection, e)) {
+                if (Failures.isConnectionLost(e) || isClosed(connection)) {
                     throw e;
                 }
             } catch (RuntimeException ignored) {
@@ -63,14 +59,10 @@ final class ControlQueue {
         }
     }
 
-    private static boolean isConnectionLost(Connection connection, SQLException e) {
-        String state = e.getSQLState();
-        if (state != null && (state.startsWith("08") || state.startsWith("57P"))) {
-            return true;
-        }
+    private static boolean isClosed(Connection connection) {
         try {
             return connection.isClosed();
-        } catch (SQLException closed) {
+        } catch (SQLException e) {
             return true;
         }
     }

@@ -20,7 +20,7 @@ import org.postgresql.util.ServerErrorMessage;
  * The one place where driver and server errors (SQLStates) are classified and turned into pgkit's
  * exceptions, with messages that name the call, the server and what to do. Internal to pgkit (not exported).
  */
-final class Failures {
+public final class Failures {
     /** What went wrong, as far as retrying and reporting are concerned. */
     enum Kind {
         /** 40001, 40P01: the transaction was rolled back; running it again is always safe. */
@@ -48,6 +48,14 @@ final class Failures {
         this.describe = describe;
         this.dataSource = dataSource;
         this.timeouts = timeouts;
+    }
+
+    /** Whether {@code e} means the connection is gone (or unusable: no answer came), not that one statement failed. */
+    public static boolean isConnectionLost(SQLException e) {
+        return switch (classify(e)) {
+            case CONNECTION_LOST, CONNECTION_GONE_BEFORE_SENDING, NO_ANSWER -> true;
+            default -> false;
+        };
     }
 
     static Kind classify(SQLException e) {

@@ -16,9 +16,10 @@ import org.slf4j.LoggerFactory;
  * open (autocommit, READ COMMITTED), reconnect with exponential backoff, probe an idle connection,
  * and each loop reconcile the channels and the presence locks, run queued control statements, then
  * wait for notifications at most {@link #POLL_MILLIS} ms ({@link #PENDING_POLL_MILLIS} ms while a
- * presence lock is still to be taken). Any {@link SQLException} there means the connection is gone:
- * the registry and the presence locks are told so (nothing is active any more) and a new connection
- * is opened, after which everything desired is applied again.
+ * presence lock is still to be taken). Any failure there ends the connection: the registry and the
+ * presence locks are told so (nothing is active any more), the connection is cleaned (no LISTEN, no
+ * presence lock) and closed if still usable, aborted otherwise (it may belong to the application's
+ * pool), and a new one is opened, after which everything desired is applied again.
  */
 final class ListenerConnection {
     private static final Logger log = LoggerFactory.getLogger(ListenerConnection.class);
@@ -64,7 +65,7 @@ final class ListenerConnection {
         thread.start();
     }
 
-    /** Open, and everything desired as of the last loop applied on it. */
+    /** Open, with the channels desired as of the last loop LISTENed on it (presences may still be pending). */
     boolean isConnected() {
         return connected;
     }
@@ -147,8 +148,8 @@ final class ListenerConnection {
                 if (closed) {
                     break;
                 }
-                log.warn("pgkit listener lost its connection to {} ({}); reconnecting in {} ms", describe, e.getMessage(), backoff);
-                closeQuietly(connection);
+                log.warn("pgkit listener lost or gave up its connection to {} ({}); reconnecting in {} ms", describe, e.getMessage(), backoff);
+                discard(connection, e);
                 connection = null;
                 try {
                     Thread.sleep(backoff);
@@ -161,8 +162,28 @@ final class ListenerConnection {
             }
         }
         connected = false;
-        release(connection);
+        if (connection != null && !release(connection)) {
+            abort(connection, "its connection could not be left clean on close");
+            closeQuietly(connection); // hands a pool's proxy back with its physical connection closed: the pool drops it
+        }
         connection = null;
+    }
+
+    /**
+     * Gives up the connection after a failure. It may come from the application's pool, so it must
+     * never go back there still LISTENing or holding presence locks: one the failure did not break (a
+     * statement error such as 53200 or a statement_timeout) is cleaned first, and one that is gone or
+     * cannot be cleaned is aborted, which makes its pool drop it.
+     */
+    private void discard(Connection connection, Exception failure) {
+        if (connection == null) {
+            return;
+        }
+        boolean gone = failure instanceof SQLException sql && Failures.isConnectionLost(sql);
+        if (gone || !release(connection)) {
+            abort(connection, "its connection could not be left clean after a failure");
+            closeQuietly(connection); // hands a pool's proxy back with its physical connection closed: the pool drops it
+        }
     }
 
     private Connection open() throws SQLException {
@@ -194,7 +215,7 @@ final class ListenerConnection {
         try {
             thread.join(joinMillis);
             if (thread.isAlive()) {
-                abort(connection);
+                abort(connection, "pgkit listener thread did not stop in time");
                 thread.join(5_000);
             }
         } catch (InterruptedException e) {
@@ -202,31 +223,35 @@ final class ListenerConnection {
         }
     }
 
-    private static void abort(Connection connection) {
+    /** Aborts the physical connection, so that closing a pooled one afterwards cannot hand it back usable and dirty. */
+    private static void abort(Connection connection, String why) {
         if (connection == null) {
             return;
         }
         try {
             Connection physical = (Connection) connection.unwrap(PGConnection.class);
             physical.abort(Runnable::run);
-            log.warn("pgkit listener thread did not stop in time; its connection was aborted");
+            log.warn("pgkit listener: {}; the connection was aborted", why);
         } catch (SQLException | RuntimeException e) {
-            log.warn("pgkit listener could not abort its connection: {}", e.getMessage());
+            log.warn("pgkit listener could not abort its connection ({}): {}", why, e.getMessage());
         }
     }
 
-    /** Leaves a healthy connection as it found it (no LISTEN, no presence locks) before closing it: it may be pooled. */
-    private void release(Connection connection) {
-        if (connection == null) {
-            return;
-        }
+    /**
+     * Leaves a healthy connection as it found it (no LISTEN, no presence locks) and closes it: it may
+     * be pooled.
+     *
+     * @return false if it could not be cleaned (nothing was closed: abort it)
+     */
+    private boolean release(Connection connection) {
         try (Statement statement = connection.createStatement()) {
             statement.execute("UNLISTEN *; SELECT pg_advisory_unlock_all()");
             connection.setTransactionIsolation(originalIsolation);
-        } catch (SQLException ignored) {
-            // broken: closing it is all that is left
+        } catch (SQLException | RuntimeException e) {
+            return false;
         }
         closeQuietly(connection);
+        return true;
     }
 
     private static String wakeChannel(int pid) {

@@ -1,7 +1,6 @@
 package dev.pgkit.internal;
 
 import java.util.ArrayDeque;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -49,10 +48,6 @@ final class NotificationDispatcher {
         }
     }
 
-    ExecutorService executor() {
-        return pool;
-    }
-
     void shutdown(long timeoutMillis) {
         pool.shutdown();
         try {
@@ -76,10 +71,6 @@ final class NotificationDispatcher {
 
         private Mailbox(NotificationHandler handler) {
             this.handler = handler;
-        }
-
-        NotificationHandler handler() {
-            return handler;
         }
 
         void offer(String channel, String payload) {

@@ -88,11 +88,20 @@ public final class NotificationListener implements AutoCloseable {
      */
     public NotificationListener(ConnectionSource source, String describe, Duration activationTimeout, Waker waker,
                                 Duration presenceLinger, int mailboxCapacity) {
+        this(source, describe, activationTimeout, waker, presenceLinger, mailboxCapacity, PresenceLocks.DEFAULT_MAX_HELD);
+    }
+
+    /**
+     * @param maxPresences how many presence locks may be held at once; waiters on further keys get no
+     *                     presence (writers do not NOTIFY them) and rely on their re-check interval
+     */
+    NotificationListener(ConnectionSource source, String describe, Duration activationTimeout, Waker waker,
+                         Duration presenceLinger, int mailboxCapacity, int maxPresences) {
         this.describe = describe;
         this.activationTimeout = activationTimeout;
         this.dispatcher = new NotificationDispatcher(mailboxCapacity);
         this.channels = new ChannelRegistry(dispatcher);
-        this.presences = new PresenceLocks(presenceLinger.toNanos());
+        this.presences = new PresenceLocks(presenceLinger.toNanos(), maxPresences);
         this.control = new ControlQueue();
         this.connection = new ListenerConnection(source, describe, channels, presences, control, dispatcher, waker);
         this.connection.start();
@@ -141,10 +150,11 @@ public final class NotificationListener implements AutoCloseable {
 
     /**
      * Announces that this process has waiters on {@code key} in advisory-lock class {@code classId}:
-     * {@code pg_advisory_lock_shared(classId, hashtext(key))} is held on the listener's connection
-     * until every hold of that key is closed and the linger has passed. Returns at once;
-     * {@code onHeld} runs on the listener thread (keep it short, never block) each time the lock
-     * becomes held, including after a reconnect.
+     * the shared lock {@code (classId, hashtext(key))} is taken on the listener's connection with
+     * {@code pg_try_advisory_lock_shared} (retried on the next loops while a writer holds it
+     * exclusively, and while the cap on presences held is reached) and held until every hold of that
+     * key is closed and the linger has passed. Returns at once; {@code onHeld} runs on the listener
+     * thread (keep it short, never block) each time the lock becomes held, including after a reconnect.
      */
     public PresenceHold holdPresence(int classId, String key, Runnable onHeld) {
         ensureOpen();
@@ -168,7 +178,11 @@ public final class NotificationListener implements AutoCloseable {
         return result;
     }
 
-    /** Whether the LISTEN connection is open with every registered channel and presence applied as of its last loop. */
+    /**
+     * Whether the LISTEN connection is open, with every registered channel LISTENed as of its last loop.
+     * Presences may still be pending (a writer holds the key, or the cap is reached): see each
+     * {@link PresenceHold#held()}.
+     */
     public boolean isConnected() {
         return connection.isConnected();
     }

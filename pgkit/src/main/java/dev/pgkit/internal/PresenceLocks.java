@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * {@code pg_try_advisory_lock_shared}, never the blocking form, so a writer holding the exclusive
  * lock in an open transaction cannot stall the listener thread (the key is retried on the next loop).
  * A key is never locked twice on one connection nor unlocked when not held, and is unlocked once it
- * has had no hold for the linger time.
+ * has had no hold for the linger time. At most {@code maxHeld} locks are held at once (the server's
+ * lock table is shared by every session): beyond that a key gets no presence until a slot frees, and
+ * lingering presences give theirs up at once while keys wait for one.
  */
 final class PresenceLocks {
     private static final Logger log = LoggerFactory.getLogger(PresenceLocks.class);
@@ -37,7 +39,17 @@ final class PresenceLocks {
     record Key(int classId, String name) {
     }
 
+    /**
+     * The most presence locks held at once by default. Each takes a slot of the server's shared lock
+     * table (about 64 times max_connections slots for every session): unbounded, thousands of keys
+     * waited on within the linger would fill it, and every session on the server would fail with
+     * "out of shared memory".
+     */
+    static final int DEFAULT_MAX_HELD = 1_000;
+
     private final long lingerNanos;
+    private final int maxHeld;
+    private boolean capReported;
     private final Map<Key, Entry> desired = new ConcurrentHashMap<>();
     /** Locked on the current connection; touched by the listener thread only. */
     private final Set<Key> held = new HashSet<>();
@@ -79,8 +91,12 @@ final class PresenceLocks {
         }
     }
 
-    PresenceLocks(long lingerNanos) {
+    PresenceLocks(long lingerNanos, int maxHeld) {
+        if (maxHeld < 1) {
+            throw new IllegalArgumentException("maxHeld must be at least 1, was " + maxHeld);
+        }
         this.lingerNanos = lingerNanos;
+        this.maxHeld = maxHeld;
     }
 
     /** Registers a hold; {@code onHeld} runs (on the listener thread: keep it short) each time the lock becomes held. */
@@ -118,12 +134,14 @@ final class PresenceLocks {
      */
     boolean reconcile(Connection connection) throws SQLException {
         long now = System.nanoTime();
+        // more keys waited on than free slots: lingering presences (no hold) give up theirs at once
+        boolean crowded = unheldWanted() > maxHeld - held.size();
         List<Key> toUnlock = new ArrayList<>();
         for (Key key : desired.keySet()) {
             boolean[] expired = {false};
             desired.computeIfPresent(key, (k, entry) -> {
                 synchronized (entry) {
-                    expired[0] = entry.holds.isEmpty() && now - entry.idleSince > lingerNanos;
+                    expired[0] = entry.holds.isEmpty() && (crowded || now - entry.idleSince > lingerNanos);
                 }
                 return expired[0] ? null : entry;
             });
@@ -151,6 +169,16 @@ final class PresenceLocks {
                 }
             }
         }
+        int free = Math.max(0, maxHeld - held.size());
+        if (wanted.size() > free) {
+            if (!capReported) {
+                capReported = true;
+                log.warn("pgkit holds the maximum of {} presence locks on its listener connection; waiters on further keys get"
+                        + " none until one is released, so writers send them no NOTIFY and they see changes within their"
+                        + " re-check interval (waitRecheckInterval)", maxHeld);
+            }
+            wanted = wanted.subList(0, free); // the rest wait for a free slot, without polling faster for it
+        }
         boolean pending = false;
         if (!wanted.isEmpty()) {
             boolean[] taken = run(connection, TRY_LOCK, wanted.stream().map(e -> e.key).toList());
@@ -165,6 +193,18 @@ final class PresenceLocks {
         }
         heldCount = held.size();
         return pending;
+    }
+
+    private int unheldWanted() {
+        int count = 0;
+        for (Entry entry : desired.values()) {
+            if (!held.contains(entry.key)) {
+                synchronized (entry) {
+                    count += entry.holds.isEmpty() ? 0 : 1;
+                }
+            }
+        }
+        return count;
     }
 
     /** Listener thread, after {@link #reconcile}: completes the newly held presences and runs their callbacks. */

@@ -42,11 +42,6 @@ public final class WakeupService {
         this.recheckNanos = recheckInterval.toNanos();
     }
 
-    /** The longest a waiter sleeps without a wake-up. */
-    public Duration recheckInterval() {
-        return Duration.ofNanos(recheckNanos);
-    }
-
     /**
      * Subscribes {@code handler} to {@code channel} (returns at once); it gets a gap signal when the
      * subscription becomes active, after each reconnect and when it falls behind.
@@ -57,14 +52,15 @@ public final class WakeupService {
 
     /** Registers a waiter on {@code (scope, key)}; never blocks. Close it when done waiting. */
     public Waiter register(WakeProtocol.Kind kind, String scope, String key) {
+        NotificationListener shared = listener.get(); // never inside a map's compute: it may start the listener
         ChannelTopics channel = channels.computeIfAbsent(kind.channel(), ChannelTopics::new);
-        channel.ensureSubscribed();
+        channel.ensureSubscribed(shared);
         String name = WakeProtocol.topic(kind, scope, key);
         Topic topic = channel.topics.compute(name, (n, existing) -> {
             Topic t = existing != null ? existing : new Topic();
             t.waiters++;
             if (existing == null) {
-                t.presence = listener.get().holdPresence(kind.presenceClass(), WakeProtocol.presenceName(scope, key), t::wake);
+                t.presence = shared.holdPresence(kind.presenceClass(), WakeProtocol.presenceName(scope, key), t::wake);
             }
             return t;
         });
@@ -86,9 +82,9 @@ public final class WakeupService {
             this.channel = channel;
         }
 
-        synchronized void ensureSubscribed() {
+        synchronized void ensureSubscribed(NotificationListener shared) {
             if (subscription == null) {
-                subscription = listener.get().subscribe(channel, this);
+                subscription = shared.subscribe(channel, this);
             }
         }
 

@@ -2,6 +2,7 @@ package dev.pgkit.state;
 
 import dev.pgkit.internal.Context;
 import dev.pgkit.internal.Database;
+import dev.pgkit.internal.Failures;
 import dev.pgkit.internal.NotificationListener;
 import java.sql.Array;
 import java.sql.PreparedStatement;
@@ -20,7 +21,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,10 +28,13 @@ import org.slf4j.LoggerFactory;
  * Renews the auto-extended locks of one store: one task on the shared scheduler thread, which at each
  * tick renews every lock due (at a third of its lease; those due within a sixth more join it) in one
  * statement. The statement runs on the listener's connection between its polls, so renewals never
- * queue behind application work in the pool (the pool is used only while the listener is down, or
- * when the statement failed there). A lock
- * the renewal finds gone, or whose lease estimate ran out first, is lost for good ({@link Lock#isHeld()}
- * stays false); a failed or row-locked renewal is retried soon.
+ * queue behind application work in the pool. The pool is used instead while the listener is down,
+ * when the statement failed there, or when it got no answer there within a fraction of the time left
+ * (half of it, at most a sixth of the lease: a stalled connection must not use up the lease), and for
+ * good once the listener's connection turned out unable to renew (a listenerUrl role without write
+ * access). Renewals through the pool run on {@link Context#poolWork()}, never on the scheduler thread,
+ * which waits for nothing. A lock the renewal finds gone, or whose lease estimate ran out first, is
+ * lost for good ({@link Lock#isHeld()} stays false); a failed or row-locked renewal is retried soon.
  */
 final class LockWatchdog {
     private static final Logger log = LoggerFactory.getLogger(LockWatchdog.class);
@@ -200,32 +203,28 @@ final class LockWatchdog {
         };
         NotificationListener listener = context.listener();
         if (renewOnListener && listener.isConnected()) {
-            // worth waiting for as long as the first of these leases could still be saved
+            // a fraction of what is left of the first lease due: a stalled listener connection (a half-open
+            // socket waits out its network timeout) must leave the pool the time to renew
             long now = System.nanoTime();
-            long budget = due.stream().mapToLong(lock -> lock.leaseEndNanos() - now).min().orElse(0);
-            return listener.submit(work).orTimeout(Math.max(budget, MIN_RETRY_NANOS), TimeUnit.NANOSECONDS)
+            long remaining = due.stream().mapToLong(lock -> lock.leaseEndNanos() - now).min().orElse(0);
+            long ttl = due.stream().mapToLong(lock -> lock.ttl().toNanos()).min().orElse(0);
+            long budget = Math.max(MIN_RETRY_NANOS, Math.min(remaining / 2, ttl / 6));
+            return listener.submit(work).orTimeout(budget, TimeUnit.NANOSECONDS)
                     .exceptionallyComposeAsync(error -> {
                         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-                        if (cause instanceof TimeoutException) {
-                            return CompletableFuture.failedFuture(cause); // too late for the pool too: the lease is over
-                        }
-                        if (cause instanceof SQLException sql && !isConnectionLost(sql)) {
+                        if (cause instanceof SQLException sql && sql.getSQLState() != null && !Failures.isConnectionLost(sql)) {
                             // the listener's connection cannot renew (its role, from listenerUrl, may not write here): stop asking it
                             log.warn("pgkit watchdog renews locks through the pool from now on: the listener's connection cannot ({})",
                                     sql.getMessage());
                             renewOnListener = false;
                         }
                         return renewThroughPool(work);
-                    }, scheduler);
+                    }, context.poolWork());
         }
-        return renewThroughPool(work);
+        return CompletableFuture.supplyAsync(() -> renewThroughPool(work), context.poolWork()).thenCompose(renewal -> renewal);
     }
 
-    private static boolean isConnectionLost(SQLException e) {
-        String state = e.getSQLState();
-        return state == null || state.startsWith("08") || state.startsWith("57P");
-    }
-
+    /** Renews through the pool; blocks until a connection is free, so it runs on {@link Context#poolWork()}, never on the scheduler. */
     private CompletableFuture<Map<String, Renewal>> renewThroughPool(Database.ConnectionWork<Map<String, Renewal>> work) {
         try {
             return CompletableFuture.completedFuture(context.database().withConnection("state.renewLocks", true, work));

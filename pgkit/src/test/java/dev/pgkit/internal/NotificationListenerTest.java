@@ -372,6 +372,109 @@ class NotificationListenerTest {
         }
     }
 
+    @Test
+    void presenceLocksAreCappedAndALingeringOneGivesUpItsSlotToAWaitingKey(TestPostgres postgres) throws Exception {
+        ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
+        try (Pgkit pgkit = Db.pgkit(postgres, "public");
+             NotificationListener listener = new NotificationListener(() -> DriverManager.getConnection(settings.jdbcUrl(), settings.properties()),
+                     settings.describe(), Duration.ofSeconds(10), null, Duration.ofSeconds(60), 100, 3)) {
+            List<NotificationListener.PresenceHold> holds = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                holds.add(listener.holdPresence(PRESENCE_CLASS, TestPostgres.uniqueName("capped"), () -> { }));
+            }
+            awaitTrue("three presences held", () -> holds.stream().filter(h -> h.held().isDone()).count() == 3);
+            int pid = listener.backendPid().orElseThrow();
+            assertThat(presenceLocks(pgkit, pid)).as("no more than the cap on the server").isEqualTo(3);
+            assertThat(listener.heldPresences()).isEqualTo(3);
+
+            List<NotificationListener.PresenceHold> held = holds.stream().filter(h -> h.held().isDone()).toList();
+            held.get(0).close();
+            held.get(1).close(); // lingering (60 s) presences give up their slots to keys waited on now
+            List<NotificationListener.PresenceHold> open = holds.stream().filter(h -> h != held.get(0) && h != held.get(1)).toList();
+            for (NotificationListener.PresenceHold hold : open) {
+                hold.held().get(5, TimeUnit.SECONDS);
+            }
+            assertThat(presenceLocks(pgkit, pid)).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void aStatementFailureHandsTheConnectionBackToTheCallersPoolClean(TestPostgres postgres) throws Exception {
+        ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
+        try (com.zaxxer.hikari.HikariDataSource callers = pool(settings, 1)) {
+            List<long[]> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<AtomicInteger> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            try (NotificationListener listener = new NotificationListener(
+                    () -> failing(callers.getConnection(), opened, failures), settings.describe(), Duration.ofSeconds(10))) {
+                listener.listen(TestPostgres.uniqueName("pooled"), (c, p) -> { });
+                listener.holdPresence(PRESENCE_CLASS, "first", () -> { }).held().get(10, TimeUnit.SECONDS);
+                failures.get(0).set(1); // the next statement fails as "out of shared memory" would; the connection is fine
+                NotificationListener.PresenceHold second = listener.holdPresence(PRESENCE_CLASS, "second", () -> { });
+                awaitTrue("the listener opened a connection again", () -> opened.size() >= 2);
+                assertThat(opened.get(1)[0]).as("the same, healthy connection came back from the pool").isEqualTo(opened.get(0)[0]);
+                assertThat(opened.get(1)[1]).as("it came back with no LISTEN").isZero();
+                assertThat(opened.get(1)[2]).as("it came back with no presence lock").isZero();
+                second.held().get(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void aConnectionThatCannotBeCleanedIsAbortedNotHandedBackToTheCallersPool(TestPostgres postgres) throws Exception {
+        ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
+        try (com.zaxxer.hikari.HikariDataSource callers = pool(settings, 1)) {
+            List<long[]> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<AtomicInteger> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            try (NotificationListener listener = new NotificationListener(
+                    () -> failing(callers.getConnection(), opened, failures), settings.describe(), Duration.ofSeconds(10))) {
+                listener.listen(TestPostgres.uniqueName("pooled"), (c, p) -> { });
+                listener.holdPresence(PRESENCE_CLASS, "first", () -> { }).held().get(10, TimeUnit.SECONDS);
+                failures.get(0).set(Integer.MAX_VALUE); // every statement fails from now on: it cannot be cleaned
+                NotificationListener.PresenceHold second = listener.holdPresence(PRESENCE_CLASS, "second", () -> { });
+                second.held().get(20, TimeUnit.SECONDS);
+                long[] last = opened.get(opened.size() - 1);
+                assertThat(last[0]).as("the dirty connection never went back to the pool").isNotEqualTo(opened.get(0)[0]);
+                assertThat(last[1]).isZero();
+                assertThat(last[2]).isZero();
+            }
+        }
+    }
+
+    private static com.zaxxer.hikari.HikariDataSource pool(ConnectionSettings settings, int size) {
+        com.zaxxer.hikari.HikariConfig config = new com.zaxxer.hikari.HikariConfig();
+        config.setJdbcUrl(settings.jdbcUrl());
+        config.setDataSourceProperties(settings.properties());
+        config.setMaximumPoolSize(size);
+        return new com.zaxxer.hikari.HikariDataSource(config);
+    }
+
+    /**
+     * Records what the borrowed connection holds (backend pid, LISTENed channels, advisory locks) and
+     * wraps it so that its next statements fail with 53200 while its counter (added to {@code failures}) is positive.
+     */
+    private static Connection failing(Connection borrowed, List<long[]> opened, List<AtomicInteger> failures) throws SQLException {
+        try (Statement s = borrowed.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid(),"
+                + " cardinality(array(SELECT pg_listening_channels())),"
+                + " (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())")) {
+            rs.next();
+            opened.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)});
+        }
+        AtomicInteger fail = new AtomicInteger();
+        failures.add(fail);
+        return (Connection) java.lang.reflect.Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class},
+                (proxy, method, args) -> {
+                    if ((method.getName().equals("createStatement") || method.getName().equals("prepareStatement"))
+                            && fail.getAndUpdate(n -> n > 0 ? n - 1 : 0) > 0) {
+                        throw new SQLException("out of shared memory (injected by the test)", "53200");
+                    }
+                    try {
+                        return method.invoke(borrowed, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
     /** The channels the listener's backend is LISTENing on, asked on its own connection. */
     static List<String> listeningOnServer(NotificationListener listener) throws Exception {
         return listener.submit(c -> {

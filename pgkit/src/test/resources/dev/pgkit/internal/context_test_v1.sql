@@ -1,0 +1,1 @@
+CREATE TABLE ${schema}.context_test (id int PRIMARY KEY);
