@@ -6,18 +6,23 @@ import dev.pgkit.PgkitConnectionException;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Resolves where pgkit connects (a URL, the environment, or a caller's pool), checks that the server
  * answers, and opens pgkit's own pool and the LISTEN connection's source. Internal to pgkit (not exported).
  */
 public final class Connector {
+    private static final Logger log = LoggerFactory.getLogger(Connector.class);
     /**
      * The connection options of a validated {@code PgkitBuilder}.
      *
@@ -71,7 +76,7 @@ public final class Connector {
         ConnectionSettings listenerSettings = listenerUrl.map(u -> withOptions(ConnectionSettings.parse(u))).orElse(settings);
         Timeouts timeouts = Timeouts.of(options.statementTimeout());
         ConnectionSettings poolSettings = withStatementBounds(settings, timeouts).with("ApplicationName", "pgkit");
-        probe(settings.describe(), directSource(poolSettings));
+        probe(settings.describe(), directSource(poolSettings), connection -> connection.isValid(5));
         HikariConfig config = new HikariConfig();
         config.setPoolName("pgkit");
         config.setJdbcUrl(poolSettings.jdbcUrl());
@@ -102,11 +107,32 @@ public final class Connector {
      */
     public Connected callersPool(DataSource dataSource, Optional<String> listenerUrl) {
         String describe = describeDataSource(dataSource);
-        probe(describe, dataSource::getConnection);
+        String isolation = probe(describe, dataSource::getConnection, Connector::defaultIsolation);
+        boolean readCommittedPerStatement = !"read committed".equalsIgnoreCase(isolation);
+        if (readCommittedPerStatement) {
+            log.info("pgkit: the DataSource's connections default to {} isolation; pgkit runs each of its statements in its own "
+                    + "READ COMMITTED transaction", isolation);
+        }
         NotificationListener.ConnectionSource listener = listenerUrl
                 .map(u -> directSource(withOptions(ConnectionSettings.parse(u)).with("ApplicationName", "pgkit-listener")))
                 .orElseGet(() -> listenerBeside(dataSource));
-        return new Connected(new Database(dataSource, describe, Timeouts.of(options.statementTimeout()), false), listener, Optional.empty());
+        return new Connected(new Database(dataSource, describe, Timeouts.of(options.statementTimeout()), false, readCommittedPerStatement),
+                listener, Optional.empty());
+    }
+
+    /**
+     * The isolation level a transaction on {@code connection} gets by default (the pool's setting, else the
+     * role's or database's {@code default_transaction_isolation}), e.g. {@code read committed}.
+     */
+    private static String defaultIsolation(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery("SHOW transaction_isolation")) {
+            rs.next();
+            return rs.getString(1);
+        } finally {
+            if (!connection.getAutoCommit()) {
+                connection.rollback(); // the SHOW began a transaction: the connection goes back idle
+            }
+        }
     }
 
     /** The connection options applied to {@code settings} (user, password, TLS, connect bounds). */
@@ -164,9 +190,9 @@ public final class Connector {
         return () -> DriverManager.getConnection(settings.jdbcUrl(), settings.properties());
     }
 
-    private static void probe(String describe, NotificationListener.ConnectionSource source) {
+    private static <T> T probe(String describe, NotificationListener.ConnectionSource source, Database.ConnectionWork<T> check) {
         try (Connection connection = source.open()) {
-            connection.isValid(5);
+            return check.run(connection);
         } catch (SQLException e) {
             String hint = String.valueOf(e.getMessage()).contains("startup parameter")
                     ? " (a connection pooler such as PgBouncer in front of PostgreSQL? pgkit sets statement_timeout in the"
