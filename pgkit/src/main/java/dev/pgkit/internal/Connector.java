@@ -8,11 +8,16 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -137,9 +142,10 @@ public final class Connector {
 
     /** The connection options applied to {@code settings} (user, password, TLS, connect bounds). */
     ConnectionSettings withOptions(ConnectionSettings settings) {
-        String seconds = Long.toString(options.connectTimeout().toSeconds());
-        // connectTimeout bounds the TCP connect, loginTimeout the whole opening (TLS and authentication included)
-        ConnectionSettings out = settings.with("connectTimeout", seconds).with("loginTimeout", seconds).with("tcpKeepAlive", "true");
+        ConnectionSettings out = settings;
+        for (Map.Entry<String, String> bound : connectBounds().entrySet()) {
+            out = out.with(bound.getKey(), bound.getValue());
+        }
         if (options.credentials().isPresent()) {
             Credentials credentials = options.credentials().get();
             out = out.asUser(credentials.user());
@@ -167,10 +173,12 @@ public final class Connector {
 
     /**
      * The LISTEN connection for a caller's pool: a direct connection with the pool's own settings where
-     * they can be read (a HikariCP pool configured with a JDBC URL), so no pool slot is held forever;
-     * otherwise one connection borrowed from the pool (pass a listener URL to avoid that).
+     * they can be read (a HikariCP pool configured with a JDBC URL), so no pool slot is held forever, with
+     * pgkit's connect bounds; otherwise one connection borrowed from the pool (pass a listener URL to
+     * avoid that), given up after {@code connectTimeout + acquireTimeout} (a pool may wait for a free slot,
+     * then open one) so that a login the server never answers cannot block the listener's thread.
      */
-    private static NotificationListener.ConnectionSource listenerBeside(DataSource dataSource) {
+    private NotificationListener.ConnectionSource listenerBeside(DataSource dataSource) {
         if (dataSource instanceof HikariDataSource hikari && hikari.getJdbcUrl() != null) {
             Properties properties = new Properties();
             properties.putAll(hikari.getDataSourceProperties());
@@ -180,10 +188,67 @@ public final class Connector {
             if (hikari.getPassword() != null) {
                 properties.setProperty("password", hikari.getPassword());
             }
+            connectBounds().forEach(properties::setProperty);
             properties.setProperty("ApplicationName", "pgkit-listener");
             return () -> DriverManager.getConnection(hikari.getJdbcUrl(), properties);
         }
-        return dataSource::getConnection;
+        return bounded(dataSource::getConnection, options.connectTimeout().plus(options.acquireTimeout()));
+    }
+
+    /** The driver properties bounding the opening of a connection and keeping an idle one checked. */
+    private Map<String, String> connectBounds() {
+        String seconds = Long.toString(Math.max(1, options.connectTimeout().toSeconds()));
+        // connectTimeout bounds the TCP connect, loginTimeout the whole opening (TLS and authentication included)
+        return Map.of("connectTimeout", seconds, "loginTimeout", seconds, "tcpKeepAlive", "true");
+    }
+
+    /**
+     * {@code source}, given up after {@code bound}: the opening runs on a thread of its own, and a connection
+     * that arrives too late is closed. For a DataSource whose connections pgkit cannot configure.
+     */
+    static NotificationListener.ConnectionSource bounded(NotificationListener.ConnectionSource source, Duration bound) {
+        return () -> {
+            CompletableFuture<Connection> opening = new CompletableFuture<>();
+            Thread opener = new Thread(() -> {
+                try {
+                    opening.complete(source.open());
+                } catch (Throwable e) {
+                    opening.completeExceptionally(e);
+                }
+            }, "pgkit-listener-connect");
+            opener.setDaemon(true);
+            opener.start();
+            try {
+                return opening.get(bound.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                abandon(opening, opener);
+                throw new SQLTransientConnectionException("the DataSource handed out no connection within " + bound.toMillis()
+                        + " ms (connectTimeout plus acquireTimeout)", "08001");
+            } catch (InterruptedException e) {
+                abandon(opening, opener);
+                Thread.currentThread().interrupt();
+                throw new SQLTransientConnectionException("interrupted while opening a connection", "08001", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof SQLException sql) {
+                    throw sql;
+                }
+                if (e.getCause() instanceof RuntimeException runtime) {
+                    throw runtime;
+                }
+                throw new SQLException("opening a connection failed", "08001", e.getCause());
+            }
+        };
+    }
+
+    private static void abandon(CompletableFuture<Connection> opening, Thread opener) {
+        opening.thenAccept(late -> {
+            try {
+                late.close();
+            } catch (SQLException ignored) {
+                // nothing more to do with it
+            }
+        });
+        opener.interrupt();
     }
 
     private static NotificationListener.ConnectionSource directSource(ConnectionSettings settings) {
