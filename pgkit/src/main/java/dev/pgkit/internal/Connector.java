@@ -6,18 +6,28 @@ import dev.pgkit.PgkitConnectionException;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Resolves where pgkit connects (a URL, the environment, or a caller's pool), checks that the server
  * answers, and opens pgkit's own pool and the LISTEN connection's source. Internal to pgkit (not exported).
  */
 public final class Connector {
+    private static final Logger log = LoggerFactory.getLogger(Connector.class);
     /**
      * The connection options of a validated {@code PgkitBuilder}.
      *
@@ -71,7 +81,7 @@ public final class Connector {
         ConnectionSettings listenerSettings = listenerUrl.map(u -> withOptions(ConnectionSettings.parse(u))).orElse(settings);
         Timeouts timeouts = Timeouts.of(options.statementTimeout());
         ConnectionSettings poolSettings = withStatementBounds(settings, timeouts).with("ApplicationName", "pgkit");
-        probe(settings.describe(), directSource(poolSettings));
+        probe(settings.describe(), directSource(poolSettings), connection -> connection.isValid(5));
         HikariConfig config = new HikariConfig();
         config.setPoolName("pgkit");
         config.setJdbcUrl(poolSettings.jdbcUrl());
@@ -102,18 +112,40 @@ public final class Connector {
      */
     public Connected callersPool(DataSource dataSource, Optional<String> listenerUrl) {
         String describe = describeDataSource(dataSource);
-        probe(describe, dataSource::getConnection);
+        String isolation = probe(describe, dataSource::getConnection, Connector::defaultIsolation);
+        boolean readCommittedPerStatement = !"read committed".equalsIgnoreCase(isolation);
+        if (readCommittedPerStatement) {
+            log.info("pgkit: the DataSource's connections default to {} isolation; pgkit runs each of its statements in its own "
+                    + "READ COMMITTED transaction", isolation);
+        }
         NotificationListener.ConnectionSource listener = listenerUrl
                 .map(u -> directSource(withOptions(ConnectionSettings.parse(u)).with("ApplicationName", "pgkit-listener")))
                 .orElseGet(() -> listenerBeside(dataSource));
-        return new Connected(new Database(dataSource, describe, Timeouts.of(options.statementTimeout()), false), listener, Optional.empty());
+        return new Connected(new Database(dataSource, describe, Timeouts.of(options.statementTimeout()), false, readCommittedPerStatement),
+                listener, Optional.empty());
+    }
+
+    /**
+     * The isolation level a transaction on {@code connection} gets by default (the pool's setting, else the
+     * role's or database's {@code default_transaction_isolation}), e.g. {@code read committed}.
+     */
+    private static String defaultIsolation(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery("SHOW transaction_isolation")) {
+            rs.next();
+            return rs.getString(1);
+        } finally {
+            if (!connection.getAutoCommit()) {
+                connection.rollback(); // the SHOW began a transaction: the connection goes back idle
+            }
+        }
     }
 
     /** The connection options applied to {@code settings} (user, password, TLS, connect bounds). */
     ConnectionSettings withOptions(ConnectionSettings settings) {
-        String seconds = Long.toString(options.connectTimeout().toSeconds());
-        // connectTimeout bounds the TCP connect, loginTimeout the whole opening (TLS and authentication included)
-        ConnectionSettings out = settings.with("connectTimeout", seconds).with("loginTimeout", seconds).with("tcpKeepAlive", "true");
+        ConnectionSettings out = settings;
+        for (Map.Entry<String, String> bound : connectBounds().entrySet()) {
+            out = out.with(bound.getKey(), bound.getValue());
+        }
         if (options.credentials().isPresent()) {
             Credentials credentials = options.credentials().get();
             out = out.asUser(credentials.user());
@@ -141,10 +173,12 @@ public final class Connector {
 
     /**
      * The LISTEN connection for a caller's pool: a direct connection with the pool's own settings where
-     * they can be read (a HikariCP pool configured with a JDBC URL), so no pool slot is held forever;
-     * otherwise one connection borrowed from the pool (pass a listener URL to avoid that).
+     * they can be read (a HikariCP pool configured with a JDBC URL), so no pool slot is held forever, with
+     * pgkit's connect bounds; otherwise one connection borrowed from the pool (pass a listener URL to
+     * avoid that), given up after {@code connectTimeout + acquireTimeout} (a pool may wait for a free slot,
+     * then open one) so that a login the server never answers cannot block the listener's thread.
      */
-    private static NotificationListener.ConnectionSource listenerBeside(DataSource dataSource) {
+    private NotificationListener.ConnectionSource listenerBeside(DataSource dataSource) {
         if (dataSource instanceof HikariDataSource hikari && hikari.getJdbcUrl() != null) {
             Properties properties = new Properties();
             properties.putAll(hikari.getDataSourceProperties());
@@ -154,19 +188,76 @@ public final class Connector {
             if (hikari.getPassword() != null) {
                 properties.setProperty("password", hikari.getPassword());
             }
+            connectBounds().forEach(properties::setProperty);
             properties.setProperty("ApplicationName", "pgkit-listener");
             return () -> DriverManager.getConnection(hikari.getJdbcUrl(), properties);
         }
-        return dataSource::getConnection;
+        return bounded(dataSource::getConnection, options.connectTimeout().plus(options.acquireTimeout()));
+    }
+
+    /** The driver properties bounding the opening of a connection and keeping an idle one checked. */
+    private Map<String, String> connectBounds() {
+        String seconds = Long.toString(Math.max(1, options.connectTimeout().toSeconds()));
+        // connectTimeout bounds the TCP connect, loginTimeout the whole opening (TLS and authentication included)
+        return Map.of("connectTimeout", seconds, "loginTimeout", seconds, "tcpKeepAlive", "true");
+    }
+
+    /**
+     * {@code source}, given up after {@code bound}: the opening runs on a thread of its own, and a connection
+     * that arrives too late is closed. For a DataSource whose connections pgkit cannot configure.
+     */
+    static NotificationListener.ConnectionSource bounded(NotificationListener.ConnectionSource source, Duration bound) {
+        return () -> {
+            CompletableFuture<Connection> opening = new CompletableFuture<>();
+            Thread opener = new Thread(() -> {
+                try {
+                    opening.complete(source.open());
+                } catch (Throwable e) {
+                    opening.completeExceptionally(e);
+                }
+            }, "pgkit-listener-connect");
+            opener.setDaemon(true);
+            opener.start();
+            try {
+                return opening.get(bound.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                abandon(opening, opener);
+                throw new SQLTransientConnectionException("the DataSource handed out no connection within " + bound.toMillis()
+                        + " ms (connectTimeout plus acquireTimeout)", "08001");
+            } catch (InterruptedException e) {
+                abandon(opening, opener);
+                Thread.currentThread().interrupt();
+                throw new SQLTransientConnectionException("interrupted while opening a connection", "08001", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof SQLException sql) {
+                    throw sql;
+                }
+                if (e.getCause() instanceof RuntimeException runtime) {
+                    throw runtime;
+                }
+                throw new SQLException("opening a connection failed", "08001", e.getCause());
+            }
+        };
+    }
+
+    private static void abandon(CompletableFuture<Connection> opening, Thread opener) {
+        opening.thenAccept(late -> {
+            try {
+                late.close();
+            } catch (SQLException ignored) {
+                // nothing more to do with it
+            }
+        });
+        opener.interrupt();
     }
 
     private static NotificationListener.ConnectionSource directSource(ConnectionSettings settings) {
         return () -> DriverManager.getConnection(settings.jdbcUrl(), settings.properties());
     }
 
-    private static void probe(String describe, NotificationListener.ConnectionSource source) {
+    private static <T> T probe(String describe, NotificationListener.ConnectionSource source, Database.ConnectionWork<T> check) {
         try (Connection connection = source.open()) {
-            connection.isValid(5);
+            return check.run(connection);
         } catch (SQLException e) {
             String hint = String.valueOf(e.getMessage()).contains("startup parameter")
                     ? " (a connection pooler such as PgBouncer in front of PostgreSQL? pgkit sets statement_timeout in the"

@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs pgkit's statements on the shared pool: one borrowed connection per call, in autocommit mode
- * whatever the pool's default (a statement is its own transaction; a lock-then-work batch brings its
- * own {@code BEGIN ... COMMIT}), bounded in time, retried where that is safe (see {@link Sql}), and
+ * whatever the pool's default (a statement is its own transaction, at READ COMMITTED also on a pool
+ * whose default is stricter; a lock-then-work batch brings its own {@code BEGIN ... COMMIT}), bounded in time, retried where that is safe (see {@link Sql}), and
  * errors translated into {@link PgkitException}s that name the call and keep the {@link SQLException}
  * as cause. Warnings the server sends with a statement are logged. Internal to pgkit (not exported).
  */
@@ -62,6 +62,7 @@ public final class Database {
     private final String describe;
     private final Timeouts timeouts;
     private final boolean ownPool;
+    private final boolean readCommittedPerStatement;
     private final Failures failures;
     private final LongAdder retries = new LongAdder();
     private volatile boolean closed;
@@ -73,13 +74,30 @@ public final class Database {
      * @param timeouts   the statement bounds
      * @param ownPool    whether pgkit created the pool, whose connections then carry the timeouts and
      *                   READ COMMITTED from their start; a caller's connections get the socket timeout per call
+     * @param readCommittedPerStatement whether the pool's connections default to another isolation than
+     *                   READ COMMITTED, so that each single statement is sent inside its own
+     *                   {@code BEGIN ISOLATION LEVEL READ COMMITTED; ...; COMMIT} (same round trip): at
+     *                   REPEATABLE READ or SERIALIZABLE an upsert, a claim with SKIP LOCKED or a lock
+     *                   acquisition fails with 40001 (an ERROR in the server log, then a retry) whenever it
+     *                   meets a concurrent write
      */
-    public Database(DataSource dataSource, String describe, Timeouts timeouts, boolean ownPool) {
+    public Database(DataSource dataSource, String describe, Timeouts timeouts, boolean ownPool, boolean readCommittedPerStatement) {
         this.dataSource = dataSource;
         this.describe = describe;
         this.timeouts = timeouts;
         this.ownPool = ownPool;
+        this.readCommittedPerStatement = readCommittedPerStatement;
         this.failures = new Failures(describe, dataSource, timeouts);
+    }
+
+    /** A runner for a pool whose connections run at READ COMMITTED (pgkit's own, or a caller's at the default). */
+    public Database(DataSource dataSource, String describe, Timeouts timeouts, boolean ownPool) {
+        this(dataSource, describe, timeouts, ownPool, false);
+    }
+
+    /** Whether each single statement is sent in its own READ COMMITTED transaction (see the constructor). */
+    boolean readCommittedPerStatement() {
+        return readCommittedPerStatement;
     }
 
     public DataSource dataSource() {
@@ -111,10 +129,12 @@ public final class Database {
      * {@code name(subject)}; kept apart so the hot path builds no strings.
      */
     public <T> T query(Sql sql, Object subject, Binder binder, ResultReader<T> reader) {
+        String text = readCommittedPerStatement ? sql.readCommittedText() : sql.text();
         return run(sql.name(), subject, sql.safeToRepeat(), sql.conflictConstraints(), connection -> {
-            try (PreparedStatement statement = connection.prepareStatement(sql.text())) {
+            try (PreparedStatement statement = connection.prepareStatement(text)) {
                 binder.bind(statement);
                 try {
+                    // wrapped in BEGIN ... COMMIT, the statement's result set is still the last one
                     return readLastResult(statement, statement.execute(), reader);
                 } finally {
                     logWarnings(sql.name(), subject, statement);
@@ -125,11 +145,13 @@ public final class Database {
 
     /** Runs one data-modifying statement and returns its update count. */
     public int update(Sql sql, Object subject, Binder binder) {
+        boolean wrapped = readCommittedPerStatement && sql.wrapsForReadCommitted();
+        String text = wrapped ? sql.readCommittedText() : sql.text();
         return run(sql.name(), subject, sql.safeToRepeat(), sql.conflictConstraints(), connection -> {
-            try (PreparedStatement statement = connection.prepareStatement(sql.text())) {
+            try (PreparedStatement statement = connection.prepareStatement(text)) {
                 binder.bind(statement);
                 try {
-                    return statement.executeUpdate();
+                    return wrapped ? secondUpdateCount(statement) : statement.executeUpdate();
                 } finally {
                     logWarnings(sql.name(), subject, statement);
                 }
@@ -393,6 +415,14 @@ public final class Database {
         } catch (SQLException | RuntimeException ignored) {
             // a broken connection fails to reset; the pool drops it
         }
+    }
+
+    /** The update count of the statement between a wrapper's BEGIN and COMMIT (all results are in by then). */
+    private static int secondUpdateCount(PreparedStatement statement) throws SQLException {
+        if (statement.execute() || statement.getMoreResults() || statement.getUpdateCount() == -1) {
+            throw new SQLException("a result was returned when none was expected");
+        }
+        return statement.getUpdateCount();
     }
 
     private static <T> T readLastResult(PreparedStatement statement, boolean isResultSet, ResultReader<T> reader) throws SQLException {

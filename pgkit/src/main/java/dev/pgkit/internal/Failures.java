@@ -7,6 +7,7 @@ import dev.pgkit.PgkitConnectionException;
 import dev.pgkit.PgkitException;
 import dev.pgkit.PgkitTimeoutException;
 import dev.pgkit.SchemaNotReadyException;
+import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
@@ -27,7 +28,7 @@ public final class Failures {
         SERIALIZATION,
         /** 08003, 57P05: the session was gone before the statement reached the server (it never ran). */
         CONNECTION_GONE_BEFORE_SENDING,
-        /** 08xxx, 57P01-57P03: the connection broke; the statement may have run, even committed. */
+        /** 08xxx, 57Pxx, or an I/O failure ({@link #isConnectionLost}): the connection broke; the statement may have run, even committed. */
         CONNECTION_LOST,
         /** The client's socket timeout: no answer in time; the statement may have run. */
         NO_ANSWER,
@@ -63,18 +64,41 @@ public final class Failures {
             return Kind.NO_ANSWER;
         }
         String state = e.getSQLState();
-        if (state == null) {
-            return Kind.OTHER;
+        if (state != null) {
+            switch (state) {
+                case "40001", "40P01":
+                    return Kind.SERIALIZATION;
+                case "08003", "57P05":
+                    return Kind.CONNECTION_GONE_BEFORE_SENDING;
+                case "57014", "55P03":
+                    return Kind.CANCELLED;
+                case "23505":
+                    return Kind.UNIQUE_VIOLATION;
+                case "42P01", "42703", "3F000", "42501":
+                    return Kind.SCHEMA;
+                default:
+                    break;
+            }
         }
-        return switch (state) {
-            case "40001", "40P01" -> Kind.SERIALIZATION;
-            case "08003", "57P05" -> Kind.CONNECTION_GONE_BEFORE_SENDING;
-            case "57P01", "57P02", "57P03" -> Kind.CONNECTION_LOST;
-            case "57014", "55P03" -> Kind.CANCELLED;
-            case "23505" -> Kind.UNIQUE_VIOLATION;
-            case "42P01", "42703", "3F000", "42501" -> Kind.SCHEMA;
-            default -> state.startsWith("08") ? Kind.CONNECTION_LOST : Kind.OTHER;
-        };
+        return isConnectionLost(e) ? Kind.CONNECTION_LOST : Kind.OTHER;
+    }
+
+    /**
+     * Whether {@code e} means the connection (the server session) is gone, so it must be dropped and
+     * whatever was sent on it may or may not have run. True for SQLState class 08 (connection exception)
+     * and 57P (the server ended the session: shutdown, crash, not accepting connections, database
+     * dropped, idle timeout). A {@code null} SQLState counts as lost only when an {@link IOException} is
+     * among the causes (the driver's or the pool's wrapped I/O failure, a socket timeout included); a
+     * {@code null} SQLState without one is a client-side error (a misuse, an unexpected result), on a
+     * connection that still works. The one definition for pgkit: use it wherever a failure must be sorted
+     * into "reconnect" and "the statement failed".
+     */
+    public static boolean isConnectionLost(SQLException e) {
+        String state = e.getSQLState();
+        if (state == null) {
+            return hasCause(e, IOException.class);
+        }
+        return state.startsWith("08") || state.startsWith("57P");
     }
 
     /** A failure to borrow a connection: nothing was sent. */

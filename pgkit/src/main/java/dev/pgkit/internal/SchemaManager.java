@@ -10,6 +10,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,12 +27,21 @@ public final class SchemaManager {
     /** The table recording which version of which adapter is applied. */
     public static final String VERSION_TABLE = "pgkit_schema_version";
 
+    /** How long one DDL statement of a migration may wait for a table lock (not the wait for another instance's migration). */
+    static final Duration DDL_LOCK_TIMEOUT = Duration.ofSeconds(60);
+
     private final Database database;
     private final Identifier schema;
+    private final Duration ddlLockTimeout;
 
     public SchemaManager(Database database, Identifier schema) {
+        this(database, schema, DDL_LOCK_TIMEOUT);
+    }
+
+    SchemaManager(Database database, Identifier schema, Duration ddlLockTimeout) {
         this.database = database;
         this.schema = schema;
+        this.ddlLockTimeout = ddlLockTimeout;
     }
 
     public Identifier schema() {
@@ -52,12 +62,14 @@ public final class SchemaManager {
             // a concurrent instance committed while this one waited.
             return database.inTransaction("migrate schema " + schema + " for " + component.name(), connection -> {
                 String operation = "migrate schema " + schema + " for " + component.name();
-                try (Statement statement = connection.createStatement()) {
-                    statement.execute("SET LOCAL lock_timeout = '60s'");
-                }
+                // the wait for another instance's migration is bounded by the transaction's statement timeout
+                // (Database.MIN_TRANSACTION_TIMEOUT), not by lock_timeout, which applies to the DDL only: it is set after
                 try (PreparedStatement lock = connection.prepareStatement("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")) {
                     lock.setString(1, "pgkit.migrate." + schema.name());
                     lock.execute();
+                }
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute("SET LOCAL lock_timeout = " + ddlLockTimeout.toMillis());
                 }
                 try (Statement statement = connection.createStatement()) {
                     if (!exists(connection, "SELECT to_regnamespace(?) IS NOT NULL", schema.quoted())) {

@@ -15,12 +15,17 @@ public final class Sql {
     private final String text;
     private final boolean safeToRepeat;
     private final Set<String> conflictConstraints;
+    /** Whether the text begins its own transaction ({@code BEGIN ...; ...; COMMIT}), which is then never wrapped. */
+    private final boolean ownTransaction;
+    /** {@link #readCommittedText()}, built on first use (racy single-check: a String is safely published). */
+    private String readCommittedText;
 
     private Sql(String name, String text, boolean safeToRepeat, Set<String> conflictConstraints) {
         this.name = name;
         this.text = text;
         this.safeToRepeat = safeToRepeat;
         this.conflictConstraints = conflictConstraints;
+        this.ownTransaction = text.stripLeading().regionMatches(true, 0, "BEGIN", 0, 5);
     }
 
     /** A statement that changes nothing. */
@@ -54,6 +59,34 @@ public final class Sql {
     /** The SQL text (one statement, or a batch sent in one round trip). */
     public String text() {
         return text;
+    }
+
+    /**
+     * The text to send on a connection whose transactions default to another isolation than READ COMMITTED:
+     * a single statement becomes {@code BEGIN ISOLATION LEVEL READ COMMITTED; <statement>; COMMIT} (one round
+     * trip; the statement's own result is the second of three); a batch that brings its own {@code BEGIN}
+     * is returned as it is. Built once per {@code Sql}.
+     */
+    String readCommittedText() {
+        String wrapped = readCommittedText;
+        if (wrapped == null) {
+            wrapped = ownTransaction ? text : "BEGIN ISOLATION LEVEL READ COMMITTED; " + withoutFinalSemicolon(text) + "; COMMIT";
+            readCommittedText = wrapped;
+        }
+        return wrapped;
+    }
+
+    private static String withoutFinalSemicolon(String statement) {
+        String out = statement.strip();
+        while (out.endsWith(";")) {
+            out = out.substring(0, out.length() - 1).strip();
+        }
+        return out;
+    }
+
+    /** Whether {@link #readCommittedText()} wraps the statement (false for a batch with its own transaction). */
+    boolean wrapsForReadCommitted() {
+        return !ownTransaction;
     }
 
     /** Whether running it twice has the effect of running it once. */

@@ -239,6 +239,88 @@ class DatabaseTest {
         }
     }
 
+    /**
+     * On a pool whose connections default to SERIALIZABLE, each single statement runs in its own READ
+     * COMMITTED transaction: an upsert that waited for a concurrent writer's row lock goes on with the
+     * committed row instead of failing with 40001 (which the server would log as an ERROR before the retry).
+     */
+    @Test
+    void onAStricterPoolEachStatementRunsInItsOwnReadCommittedTransaction() throws Exception {
+        try (HikariDataSource pool = pool(2, c -> c.setTransactionIsolation("TRANSACTION_SERIALIZABLE"));
+             Connection holder = Db.server(postgres).admin()) {
+            Database database = new Database(pool, "test server", Timeouts.of(Duration.ofSeconds(30)), false, true);
+            String isolation = database.query(Sql.read("test.isolation", "SELECT current_setting('transaction_isolation')"), null,
+                    s -> { }, rs -> {
+                        rs.next();
+                        return rs.getString(1);
+                    });
+            assertThat(isolation).isEqualTo("read committed");
+            assertThat(database.update(Sql.write("test.insertMany", "INSERT INTO " + table
+                    + " (id) SELECT 'rc-' || i FROM generate_series(1, 3) i;"), null, s -> { }))
+                    .as("the statement's own update count, not BEGIN's or COMMIT's").isEqualTo(3);
+
+            Db.admin(postgres, "INSERT INTO " + table + " (id, body) VALUES ('contended', '{\"by\": \"setup\"}')");
+            holder.setAutoCommit(false);
+            try (var s = holder.createStatement()) {
+                s.execute("UPDATE " + table + " SET body = '{\"by\": \"holder\"}' WHERE id = 'contended'");
+            }
+            Sql upsert = Sql.idempotentWrite("test.upsert", "INSERT INTO " + table + " (id, body) VALUES ('contended', '{\"by\": \"pgkit\"}')"
+                    + " ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body");
+            var upserted = java.util.concurrent.CompletableFuture.supplyAsync(() -> database.update(upsert, null, s -> { }));
+            awaitLockWait("ON CONFLICT");
+            holder.commit();
+            assertThat(upserted.get(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(1);
+            assertThat(database.retries()).as("no serialization failure, so no retry").isZero();
+            assertThat(countRows("id = 'contended' AND body->>'by' = 'pgkit'")).isEqualTo(1);
+
+            // a statement that fails inside its wrapper leaves an aborted transaction, rolled back before the connection goes back
+            Sql insert = Sql.write("test.insert", "INSERT INTO " + table + " (id) VALUES ('contended')");
+            assertThatThrownBy(() -> database.update(insert, null, s -> { })).isInstanceOf(PgkitException.class)
+                    .satisfies(e -> assertThat(((PgkitException) e).sqlState()).contains("23505"));
+            assertThatThrownBy(() -> database.query(Sql.read("test.fails", "SELECT 1/0"), null, s -> { }, rs -> null))
+                    .hasMessageContaining("division by zero");
+            for (int i = 0; i < 2; i++) { // both connections of the pool
+                assertThat(selectOne(database)).isEqualTo(1);
+            }
+        }
+    }
+
+    /** The caller's pool is probed once: only a pool whose default is not READ COMMITTED gets the wrapped statements. */
+    @Test
+    void aCallersPoolIsWrappedOnlyWhenItsDefaultIsNotReadCommitted() {
+        Connector connector = new Connector(new Connector.Options(java.util.Optional.empty(), java.util.Optional.empty(),
+                java.util.Optional.empty(), 2, Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(30)));
+        try (HikariDataSource readCommitted = pool(1, c -> { });
+             HikariDataSource repeatableRead = pool(1, c -> {
+                 c.setTransactionIsolation("TRANSACTION_REPEATABLE_READ");
+                 c.setAutoCommit(false);
+             })) {
+            assertThat(connector.callersPool(readCommitted, java.util.Optional.empty()).database().readCommittedPerStatement()).isFalse();
+            assertThat(connector.callersPool(repeatableRead, java.util.Optional.empty()).database().readCommittedPerStatement()).isTrue();
+        }
+    }
+
+    static void awaitLockWait(String queryFragment) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try (Connection c = Db.server(postgres).admin(); var s = c.prepareStatement("SELECT count(*) FROM pg_stat_activity"
+                    + " WHERE wait_event_type = 'Lock' AND query LIKE '%' || ? || '%' AND query LIKE '%' || ? || '%'")) {
+                s.setString(1, table);
+                s.setString(2, queryFragment);
+                try (var rs = s.executeQuery()) {
+                    rs.next();
+                    if (rs.getInt(1) > 0) {
+                        return;
+                    }
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no session waits for a lock in a statement containing " + queryFragment);
+            }
+            Thread.sleep(10);
+        }
+    }
+
     static long countRows(String where) {
         try (Connection c = Db.server(postgres).admin(); var s = c.createStatement(); var rs = s.executeQuery(
                 "SELECT count(*) FROM " + table + " WHERE " + where)) {

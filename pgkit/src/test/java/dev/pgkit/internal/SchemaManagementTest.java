@@ -111,6 +111,58 @@ class SchemaManagementTest {
         }
     }
 
+    /**
+     * An instance waiting for another's migration waits as long as the migration transaction may run, not
+     * just the DDL's lock_timeout: the advisory lock is taken before lock_timeout is set. Here the DDL's
+     * lock_timeout is 200 ms and the other "instance" holds the migration lock until this one has waited
+     * three times that long.
+     */
+    @Test
+    void waitingForAnotherInstancesMigrationIsNotBoundedByTheDdlLockTimeout(TestPostgres postgres) throws Exception {
+        String schema = TestPostgres.uniqueName("migrate_wait");
+        Duration ddlLockTimeout = Duration.ofMillis(200);
+        Db.Server server = Db.server(postgres);
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(server.jdbcUrl());
+        config.setDataSourceProperties(server.superuser());
+        config.setMaximumPoolSize(1);
+        try (HikariDataSource pool = new HikariDataSource(config); java.sql.Connection holder = server.admin()) {
+            Database database = new Database(pool, "test server", Timeouts.of(Duration.ofSeconds(30)), false);
+            SchemaManager manager = new SchemaManager(database, Identifier.of("schema", schema), ddlLockTimeout);
+            SchemaComponent component = AdapterRegistry.components().get(0).schema();
+            String lockKey = "hashtextextended('pgkit.migrate." + schema + "', 0)";
+            try (var s = holder.createStatement()) {
+                s.execute("SELECT pg_advisory_lock(" + lockKey + ")");
+            }
+            var migrated = java.util.concurrent.CompletableFuture.supplyAsync(() -> manager.migrate(component));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                if (migrated.isDone()) {
+                    migrated.join(); // throws what ended the wait
+                    throw new AssertionError("the migration ran while another instance held the migration lock");
+                }
+                try (var c = server.admin(); var s = c.prepareStatement("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+                        + " AND query LIKE '%pg_advisory_xact_lock%' AND now() - query_start > ? * interval '1 millisecond'")) {
+                    s.setLong(1, ddlLockTimeout.multipliedBy(3).toMillis());
+                    try (var rs = s.executeQuery()) {
+                        rs.next();
+                        if (rs.getInt(1) > 0) {
+                            break;
+                        }
+                    }
+                }
+                assertThat(System.nanoTime()).as("the migration waits for the advisory lock").isLessThan(deadline);
+                Thread.sleep(20);
+            }
+            try (var s = holder.createStatement()) {
+                s.execute("SELECT pg_advisory_unlock(" + lockKey + ")");
+            }
+            assertThat(migrated.get(30, TimeUnit.SECONDS)).as("migrations applied after the wait").isNotEmpty();
+        } finally {
+            Db.admin(postgres, "DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        }
+    }
+
     /** PostgreSQL 15+ lets only a schema's owner (and roles granted CREATE) create tables in it: say so, and what to do. */
     @Test
     void aRoleThatMayNotCreateTablesIsToldWhatToDo(TestPostgres postgres) {
