@@ -51,14 +51,6 @@ public final class Failures {
         this.timeouts = timeouts;
     }
 
-    /** Whether {@code e} means the connection is gone (or unusable: no answer came), not that one statement failed. */
-    public static boolean isConnectionLost(SQLException e) {
-        return switch (classify(e)) {
-            case CONNECTION_LOST, CONNECTION_GONE_BEFORE_SENDING, NO_ANSWER -> true;
-            default -> false;
-        };
-    }
-
     static Kind classify(SQLException e) {
         if (hasCause(e, SocketTimeoutException.class)) {
             return Kind.NO_ANSWER;
