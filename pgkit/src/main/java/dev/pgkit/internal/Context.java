@@ -125,6 +125,7 @@ public final class Context implements AutoCloseable {
             if (listener == null) {
                 listener = new NotificationListener(listenerSource, database.describe(), connectTimeout,
                         channel -> database.query("wake the listener", channel, "SELECT pg_notify(?, '')", s -> s.setString(1, channel), rs -> null));
+                listener.onConnectionTrouble(database::connectionTrouble);
             }
             return listener;
         }

@@ -13,6 +13,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import javax.sql.DataSource;
 import org.postgresql.core.BaseConnection;
@@ -37,6 +38,13 @@ public final class Database {
     /** Connections checked and dropped while looking for a live one after a connection broke. */
     private static final int MAX_DEAD_CONNECTIONS_SKIPPED = 32;
     private static final int VALIDATION_SECONDS = 2;
+    /**
+     * How long after a lost connection was seen a statement that is not safe to repeat checks its pooled
+     * connection first: a restart or failover kills every pooled connection, and HikariCP hands out one used
+     * in the last 500 ms without checking it; such a statement would then fail with "outcome unknown" though
+     * it never reached a live server. One extra round trip per such statement, only in that window.
+     */
+    private static final long SUSPECT_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** The longest a migration may run (its lock wait included), whatever the statement timeout. */
     static final Duration MIN_TRANSACTION_TIMEOUT = Duration.ofMinutes(10);
 
@@ -67,6 +75,8 @@ public final class Database {
     private final LongAdder retries = new LongAdder();
     private volatile boolean closed;
     private volatile boolean networkTimeoutSupported = true;
+    /** When a lost connection was last seen (by a statement or the listener); see {@link #connectionTrouble()}. */
+    private volatile long troubleAtNanos = System.nanoTime() - SUSPECT_NANOS;
 
     /**
      * @param dataSource the pool
@@ -237,10 +247,15 @@ public final class Database {
 
     // ---------------------------------------------------------------- the retry loop
 
+    /** A connection was lost somewhere (here, or the listener's): for a while, check connections before unrepeatable statements. */
+    public void connectionTrouble() {
+        troubleAtNanos = System.nanoTime();
+    }
+
     private <T> T run(String operation, Object subject, boolean safeToRepeat, Set<String> conflicts, ConnectionWork<T> work) {
         ensureOpen(operation, subject);
         SQLException previous = null;
-        boolean validate = false;
+        boolean validate = !safeToRepeat && System.nanoTime() - troubleAtNanos < SUSPECT_NANOS;
         for (int attempt = 1; ; attempt++) {
             Session session = borrow(operation, subject, validate);
             SQLException failure;
@@ -256,6 +271,9 @@ public final class Database {
             }
             Kind kind = Failures.classify(failure);
             session.release(kind);
+            if (kind == Kind.CONNECTION_LOST || kind == Kind.CONNECTION_GONE_BEFORE_SENDING || kind == Kind.NO_ANSWER) {
+                connectionTrouble();
+            }
             if (previous != null) {
                 failure.addSuppressed(previous);
             }

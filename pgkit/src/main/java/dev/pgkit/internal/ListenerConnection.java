@@ -47,6 +47,8 @@ final class ListenerConnection {
     private int originalIsolation = Connection.TRANSACTION_READ_COMMITTED;
     private volatile boolean connected;
     private volatile boolean closed;
+    /** Told when the connection is lost and when it is back: the pool's connections may have died with it. */
+    private volatile Runnable connectionTrouble = () -> { };
 
     ListenerConnection(NotificationListener.ConnectionSource source, String describe, ChannelRegistry channels,
                        PresenceLocks presences, ControlQueue control, NotificationDispatcher dispatcher,
@@ -63,6 +65,10 @@ final class ListenerConnection {
 
     void start() {
         thread.start();
+    }
+
+    void onConnectionTrouble(Runnable hook) {
+        connectionTrouble = hook;
     }
 
     /** Open, with the channels desired as of the last loop LISTENed on it (presences may still be pending). */
@@ -111,6 +117,7 @@ final class ListenerConnection {
                     lastHeartbeat = System.nanoTime();
                     backoff = MIN_BACKOFF_MILLIS;
                     if (everConnected) {
+                        connectionTrouble.run();
                         reconnects.incrementAndGet();
                         log.info("pgkit listener reconnected to {}; listening again and telling subscribers to re-read", describe);
                     }
@@ -145,6 +152,7 @@ final class ListenerConnection {
                 connected = false;
                 channels.connectionLost();
                 presences.connectionLost();
+                connectionTrouble.run();
                 if (closed) {
                     break;
                 }

@@ -108,6 +108,14 @@ public final class NotificationListener implements AutoCloseable {
     }
 
     /**
+     * Runs {@code hook} (on the listener thread; keep it short) when the LISTEN connection is lost and when
+     * it is re-established: a server restart or failover that cut it has likely cut the pool's connections too.
+     */
+    public void onConnectionTrouble(Runnable hook) {
+        connection.onConnectionTrouble(hook);
+    }
+
+    /**
      * Delivers the notifications of {@code channel} to {@code handler} once the channel is LISTENed;
      * returns at once. The handler's first {@link NotificationHandler#onGap()} says it is active.
      */

@@ -19,6 +19,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -182,6 +183,31 @@ class DatabaseTest {
                 assertThat(c.getAutoCommit()).as("autocommit restored").isFalse();
             }
             assertThat(countRows("id IN ('batched', 'single')")).as("committed, seen from another connection").isEqualTo(2);
+        }
+    }
+
+    @Test
+    void afterALostConnectionAnUnrepeatableStatementChecksItsConnectionFirst() throws Exception {
+        try (HikariDataSource pool = pool(1, c -> { }); Connection admin = Db.server(postgres).admin()) {
+            Database database = database(pool);
+            int pid = database.query(Sql.read("test.pid", "SELECT pg_backend_pid()"), null, s -> { }, rs -> {
+                rs.next();
+                return rs.getInt(1);
+            });
+            // a restart or failover: the pooled connection dies while idle, and HikariCP, having used it in the
+            // last 500 ms, will hand it out again unchecked
+            try (Statement terminate = admin.createStatement()) {
+                terminate.execute("SELECT pg_terminate_backend(" + pid + ", 5000)"); // returns once it is gone
+            }
+            database.connectionTrouble(); // what the listener reports when the same event cuts it
+            String id = TestPostgres.uniqueName("after_loss");
+            database.update(Sql.write("test.insert", "INSERT INTO " + table + " (id) VALUES (?)"), id, s -> s.setString(1, id));
+            int rows = database.query(Sql.read("test.count", "SELECT count(*) FROM " + table + " WHERE id = ?"), id,
+                    s -> s.setString(1, id), rs -> {
+                        rs.next();
+                        return rs.getInt(1);
+                    });
+            assertThat(rows).as("sent once, on a live connection, not reported as 'outcome unknown'").isEqualTo(1);
         }
     }
 
