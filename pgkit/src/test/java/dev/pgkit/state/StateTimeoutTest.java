@@ -88,8 +88,19 @@ class StateTimeoutTest {
 
     static void stalledCallsFailInTimeAndRecover(TcpProxy proxy, StateStore state) throws Exception {
         state.set("k", "v");
+        // an unrepeatable write first: nothing has been lost yet, so it goes out on the pooled connection unchecked
         proxy.stall(); // the call below reuses the connection at once (HikariCP checks only connections idle for 500 ms)
         long started = System.nanoTime();
+        assertThatThrownBy(() -> bounded(() -> state.enqueue("q", "m", Duration.ofMinutes(1), 5)))
+                .isInstanceOf(OutcomeUnknownException.class)
+                .hasMessageContaining("no answer came from PostgreSQL");
+        assertThat(millisSince(started)).isBetween(SOCKET_TIMEOUT_MILLIS - 200, SOCKET_TIMEOUT_MILLIS + 2_000);
+
+        proxy.resume();
+        assertThat(bounded(() -> state.enqueue("q", "after", Duration.ofMinutes(1), 5))).isBetween(1, 2);
+        assertThat(bounded(() -> state.get("k", String.class))).as("recovered").contains("v");
+        proxy.stall();
+        started = System.nanoTime();
         assertThatThrownBy(() -> bounded(() -> state.get("k", String.class)))
                 .isInstanceOf(PgkitTimeoutException.class)
                 .hasMessageContaining("state.get(k): no answer from PostgreSQL")
@@ -98,16 +109,7 @@ class StateTimeoutTest {
 
         proxy.resume();
         assertThat(bounded(() -> state.get("k", String.class))).as("recovered").contains("v");
-        proxy.stall();
-        started = System.nanoTime();
-        assertThatThrownBy(() -> bounded(() -> state.enqueue("q", "m", Duration.ofMinutes(1), 5)))
-                .isInstanceOf(OutcomeUnknownException.class)
-                .hasMessageContaining("no answer came from PostgreSQL");
-        assertThat(millisSince(started)).isBetween(SOCKET_TIMEOUT_MILLIS - 200, SOCKET_TIMEOUT_MILLIS + 2_000);
-
-        proxy.resume();
-        assertThat(bounded(() -> state.enqueue("q", "after", Duration.ofMinutes(1), 5))).isBetween(1, 2);
-        assertThat(bounded(() -> state.get("k", String.class))).contains("v");
+        assertThat(bounded(() -> state.enqueue("q", "again", Duration.ofMinutes(1), 5))).isBetween(1, 3);
     }
 
     /** Runs {@code call}, failing the test rather than hanging if it is not bounded. */
