@@ -49,13 +49,13 @@ class DatabaseTest {
         Db.admin(postgres, "DROP TABLE " + table);
     }
 
-    /** A pool of the test server's superuser whose deliberate errors stay out of the server log. */
+    /** A pool of the test server's superuser. */
     static HikariDataSource pool(int size, Consumer<HikariConfig> tweak) {
         Db.Server server = Db.server(postgres);
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(server.jdbcUrl());
         config.setDataSourceProperties(server.superuser());
-        config.addDataSourceProperty("options", "-c log_min_messages=panic");
+        // no log suppression: each test declares the server messages it provokes
         config.setMaximumPoolSize(size);
         tweak.accept(config);
         return new HikariDataSource(config);
@@ -140,6 +140,7 @@ class DatabaseTest {
     }
 
     @Test
+    @ExpectServerLog("duplicate key value violates unique constraint") // provoked on purpose
     void eachFailureHasItsException() {
         try (HikariDataSource pool = pool(1, c -> { })) {
             Database database = database(pool);
@@ -160,6 +161,7 @@ class DatabaseTest {
     }
 
     @Test
+    @ExpectServerLog("division by zero") // provoked on purpose
     void aBatchThatFailsInsideItsTransactionIsRolledBackBeforeTheConnectionGoesBack() {
         try (HikariDataSource pool = pool(1, c -> { })) {
             Database database = database(pool);
@@ -187,6 +189,7 @@ class DatabaseTest {
     }
 
     @Test
+    @ExpectServerLog("terminating connection due to administrator command") // the test terminates the backend
     void afterALostConnectionAnUnrepeatableStatementChecksItsConnectionFirst() throws Exception {
         try (HikariDataSource pool = pool(1, c -> { }); Connection admin = Db.server(postgres).admin()) {
             Database database = database(pool);
@@ -271,6 +274,7 @@ class DatabaseTest {
      * committed row instead of failing with 40001 (which the server would log as an ERROR before the retry).
      */
     @Test
+    @ExpectServerLog({"duplicate key value violates unique constraint", "division by zero"}) // provoked on purpose
     void onAStricterPoolEachStatementRunsInItsOwnReadCommittedTransaction() throws Exception {
         try (HikariDataSource pool = pool(2, c -> c.setTransactionIsolation("TRANSACTION_SERIALIZABLE"));
              Connection holder = Db.server(postgres).admin()) {
