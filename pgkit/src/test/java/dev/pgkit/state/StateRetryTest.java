@@ -7,6 +7,7 @@ import dev.pgkit.OutcomeUnknownException;
 import dev.pgkit.Pgkit;
 import dev.pgkit.test.Db;
 import dev.pgkit.test.TcpProxy;
+import dev.pgkit.testing.ExpectServerLog;
 import dev.pgkit.testing.PostgresExtension;
 import dev.pgkit.testing.TestPostgres;
 import java.sql.Connection;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * succeed; an enqueue or an append is never repeated (the break may come after its commit), and fails
  * with {@link OutcomeUnknownException} instead of being applied twice.
  */
+@ExpectServerLog("terminating connection due to administrator command") // its backends are terminated on purpose
 @ExtendWith(PostgresExtension.class)
 class StateRetryTest {
     static TestPostgres postgres;
@@ -45,8 +47,6 @@ class StateRetryTest {
         schema = TestPostgres.uniqueName("state_retry");
         role = TestPostgres.uniqueName("pgkit_terminated");
         Db.admin(postgres, "CREATE ROLE " + role + " LOGIN PASSWORD 'pw'",
-                // its backends are terminated on purpose: keep their FATAL lines out of the server log
-                "ALTER ROLE " + role + " SET log_min_messages = 'panic'",
                 "CREATE SCHEMA " + schema + " AUTHORIZATION " + role);
     }
 
