@@ -71,6 +71,14 @@ public final class SchemaManager {
                 try (Statement statement = connection.createStatement()) {
                     statement.execute("SET LOCAL lock_timeout = " + ddlLockTimeout.toMillis());
                 }
+                // asked first, so that a role without CREATE gets the explanation without an ERROR in the server's log
+                if (!exists(connection, "SELECT CASE WHEN n IS NULL THEN has_database_privilege(current_database(), 'CREATE')"
+                        + " ELSE has_schema_privilege(n::oid, 'CREATE') END FROM (SELECT to_regnamespace(?) AS n) s", schema.quoted())) {
+                    String denied = exists(connection, "SELECT to_regnamespace(?) IS NOT NULL", schema.quoted())
+                            ? "permission denied for schema " + schema.name()
+                            : "permission denied for database " + connection.getCatalog() + " (schema " + schema.name() + " does not exist)";
+                    throw cannotCreate(component, denied, new SQLException(denied + " (checked before any DDL)", "42501"));
+                }
                 try (Statement statement = connection.createStatement()) {
                     if (!exists(connection, "SELECT to_regnamespace(?) IS NOT NULL", schema.quoted())) {
                         statement.execute("CREATE SCHEMA " + schema.quoted());
@@ -102,15 +110,14 @@ public final class SchemaManager {
             });
         } catch (PgkitException e) {
             if (e.sqlState().filter("42501"::equals).isPresent()) {
-                throw cannotCreate(component, e);
+                throw cannotCreate(component, e.getCause() != null ? e.getCause().getMessage() : e.getMessage(), e);
             }
             throw e;
         }
     }
 
     /** The role may not create pgkit's tables (PostgreSQL 15+ grants CREATE on schema public to its owner only). */
-    private SchemaNotReadyException cannotCreate(SchemaComponent component, PgkitException e) {
-        String serverMessage = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+    private SchemaNotReadyException cannotCreate(SchemaComponent component, String serverMessage, Throwable e) {
         String problem = "the role may not create pgkit's " + component.name() + " tables in schema " + schema.name()
                 + " (" + serverMessage + ")";
         return new SchemaNotReadyException("pgkit cannot create its " + component.name() + " tables in schema " + schema.name()
