@@ -43,11 +43,10 @@ class LockWatchdogTest {
         }
     }
 
-    /** The listener's URL through the proxy; deliberate faults are kept out of the server log. */
+    /** The listener's URL through the proxy. */
     private static String proxied(TestPostgres postgres, TcpProxy proxy) {
         Db.Server server = Db.server(postgres);
         return "jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + server.database() + "?user=" + server.superuser().getProperty("user")
-                + (server.superuser().getProperty("password") != null ? "&password=" + server.superuser().getProperty("password") : "")
-                + "&options=-c%20log_min_messages%3Dpanic";
+                + (server.superuser().getProperty("password") != null ? "&password=" + server.superuser().getProperty("password") : "");
     }
 }
