@@ -11,8 +11,10 @@ module dev.pgkit {
     requires com.zaxxer.hikari;
     requires org.postgresql.jdbc;
     requires org.slf4j;
+    requires msgpack.core;                                     // the Socket.IO attachment format (broadcast)
 
     exports dev.pgkit;
     exports dev.pgkit.json;
     exports dev.pgkit.state;
+    exports dev.pgkit.broadcast;
 }

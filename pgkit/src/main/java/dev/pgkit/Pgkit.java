@@ -1,6 +1,8 @@
 package dev.pgkit;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.pgkit.broadcast.Broadcast;
+import dev.pgkit.broadcast.BroadcastOptions;
 import dev.pgkit.internal.AdapterRegistry;
 import dev.pgkit.internal.Component;
 import dev.pgkit.internal.Context;
@@ -62,6 +64,19 @@ public final class Pgkit implements AutoCloseable {
     /** The state adapter with the given options (one instance per options, shared by every caller). */
     public StateStore state(StateOptions options) {
         return adapter(StateStore.class, options);
+    }
+
+    /**
+     * Cluster messaging on the Socket.IO Postgres adapter's defaults (channel prefix {@code socket.io}, attachment
+     * table {@code socket_io_attachments}): join a namespace as a cluster node, or emit to Node servers' clients.
+     */
+    public Broadcast broadcast() {
+        return broadcast(BroadcastOptions.defaults());
+    }
+
+    /** Cluster messaging with the given options (one instance per options, shared by every caller). */
+    public Broadcast broadcast(BroadcastOptions options) {
+        return adapter(Broadcast.class, options);
     }
 
     /** The names of the adapters this build of pgkit has ({@code state}, ...), in the order their schemas are applied. */

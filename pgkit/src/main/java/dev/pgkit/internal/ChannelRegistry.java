@@ -52,7 +52,7 @@ final class ChannelRegistry {
 
     /** Adds a subscriber; if the channel is already active, it gets its first gap signal at once. */
     NotificationListener.Subscription subscribe(String name, NotificationHandler handler) {
-        String quoted = Identifier.of("channel", name).quoted();
+        String quoted = Identifier.channel("channel", name).quoted();
         NotificationDispatcher.Mailbox mailbox = dispatcher.mailbox(handler);
         Channel[] joined = new Channel[1];
         desired.compute(name, (key, existing) -> {
@@ -123,7 +123,7 @@ final class ChannelRegistry {
         if (!toUnlisten.isEmpty()) {
             StringBuilder sql = new StringBuilder();
             for (String name : toUnlisten) {
-                sql.append("UNLISTEN ").append(Identifier.of("channel", name).quoted()).append(';');
+                sql.append("UNLISTEN ").append(Identifier.channel("channel", name).quoted()).append(';');
             }
             execute(connection, sql.toString());
             toUnlisten.forEach(listened::remove);

@@ -36,6 +36,41 @@ public final class Identifier {
         return new Identifier(name);
     }
 
+    /**
+     * Validates a LISTEN/NOTIFY channel name ({@code socket.io#/chat}): unlike table names, a channel may hold
+     * any printable character but the double quote (it is always used quoted, and a quote would break the
+     * Node adapters' {@code LISTEN "..."}), and PostgreSQL refuses names of 64 bytes or more.
+     *
+     * @throws IllegalArgumentException naming the option when the name is empty, too long or holds a double
+     *                                  quote or a control character
+     */
+    public static Identifier channel(String option, String name) {
+        if (name == null || name.isEmpty()) {
+            throw new IllegalArgumentException(option + " must not be null or empty");
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c == '"' || Character.isISOControl(c) || Character.isSurrogate(c) && !validSurrogate(name, i)) {
+                throw new IllegalArgumentException(option + " '" + printable(name)
+                        + "' is not a safe channel name: it must not hold double quotes, control characters or broken Unicode");
+            }
+        }
+        int bytes = name.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_BYTES) {
+            throw new IllegalArgumentException(option + " '" + printable(name) + "' is " + bytes + " bytes long: PostgreSQL's channel names "
+                    + "are at most " + MAX_BYTES + " bytes (shorten the prefix or the namespace)");
+        }
+        return new Identifier(name);
+    }
+
+    private static boolean validSurrogate(String s, int i) {
+        char c = s.charAt(i);
+        if (Character.isHighSurrogate(c)) {
+            return i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1));
+        }
+        return i > 0 && Character.isHighSurrogate(s.charAt(i - 1));
+    }
+
     /** The name as configured. */
     public String name() {
         return name;
@@ -43,7 +78,7 @@ public final class Identifier {
 
     /** The name double-quoted for SQL text. */
     public String quoted() {
-        return '"' + name + '"';
+        return '"' + name + '"'; // no name holds a double quote: both factories refuse it
     }
 
     /** {@code "schema"."table"}. */

@@ -1,0 +1,169 @@
+package dev.pgkit.broadcast;
+
+import dev.pgkit.internal.AdapterRegistry;
+import dev.pgkit.internal.Cleanup;
+import dev.pgkit.internal.Context;
+import dev.pgkit.json.JsonCodec;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Cluster messaging over LISTEN/NOTIFY, wire-compatible with Socket.IO's {@code @socket.io/postgres-adapter}
+ * 0.5.0 and {@code @socket.io/postgres-emitter}: {@link #join} a namespace as a {@link ClusterNode} (a cluster
+ * bus between Java services, and a member Node servers count), or send to the clients of Node servers with
+ * an {@link #emitter()}.
+ *
+ * <p>Messages with binary content, or too large for a NOTIFY, are stored msgpack-encoded in the attachment
+ * table and announced by id, as the Node adapter does. Concurrent senders are batched into one statement
+ * (one commit) per batch. Notifications are received on the {@code Pgkit}'s one LISTEN connection.
+ * Attachments are deleted once older than {@link #ATTACHMENT_SAFE_AGE} (and the cleanup interval), so a
+ * slow reader still finds them. Obtain it from {@link dev.pgkit.Pgkit#broadcast()}; thread-safe.
+ */
+public final class Broadcast {
+    private static final Logger log = LoggerFactory.getLogger(Broadcast.class);
+    /** Attachments younger than this are never deleted. */
+    public static final Duration ATTACHMENT_SAFE_AGE = Duration.ofMinutes(2);
+
+    private final Context context;
+    private final BroadcastOptions options;
+    private final BroadcastSql sql;
+    private final Publisher publisher;
+    private final Set<ClusterNode> nodes = ConcurrentHashMap.newKeySet();
+    private final AtomicLong missingAttachments = new AtomicLong();
+    private final AtomicLong unreadable = new AtomicLong();
+    private final AtomicLong gaps = new AtomicLong();
+    private final ScheduledFuture<?> cleanup;
+
+    static {
+        // built by Pgkit#broadcast through the registry, so no public member takes pgkit's internal Context
+        AdapterRegistry.register(Broadcast.class, BroadcastOptions.class, BroadcastSchema.COMPONENT, Broadcast::new);
+    }
+
+    private Broadcast(Context context, BroadcastOptions options) {
+        this.context = context;
+        this.options = options;
+        this.sql = new BroadcastSql(context.schema());
+        this.publisher = new Publisher(context.database(), sql);
+        Duration age = options.cleanupInterval().compareTo(ATTACHMENT_SAFE_AGE) > 0 ? options.cleanupInterval() : ATTACHMENT_SAFE_AGE;
+        Cleanup old = Cleanup.olderThan(BroadcastSchema.ATTACHMENT_CLEANUP.name(), BroadcastSchema.ATTACHMENTS, "created_at", age);
+        long every = options.cleanupInterval().toMillis();
+        this.cleanup = context.scheduler().scheduleWithFixedDelay(() -> {
+            try {
+                context.poolWork().execute(() -> {
+                    try {
+                        context.housekeeper().run(old);
+                    } catch (RuntimeException e) {
+                        log.warn("pgkit broadcast: attachment cleanup failed: {}", e.toString());
+                    }
+                });
+            } catch (RuntimeException e) {
+                log.debug("pgkit broadcast: attachment cleanup not started: {}", e.toString());
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** The options this broadcast was opened with. */
+    public BroadcastOptions options() {
+        return options;
+    }
+
+    /**
+     * Joins {@code namespace} ({@code /}, {@code /chat}; {@code chat} means {@code /chat}) as a new cluster node:
+     * LISTENs on its channel, then announces itself. Close the node to leave.
+     *
+     * @throws IllegalArgumentException if the namespace is empty or its channel {@code <channelPrefix>#<namespace>}
+     *                                  would exceed PostgreSQL's 63 bytes or hold a double quote
+     * @throws dev.pgkit.PgkitConnectionException if the channel could not be LISTENed within 10 s
+     */
+    public ClusterNode join(String namespace) {
+        ClusterNode node = new ClusterNode(this, namespace);
+        nodes.add(node);
+        return node;
+    }
+
+    /** An emitter (uid {@code emitter}) on the main namespace {@code /}; {@link Emitter#of} for others. */
+    public Emitter emitter() {
+        return Emitter.standalone(this, "/");
+    }
+
+    /** Notifications this process sent (one per message, spilled or not). */
+    public long notificationsSent() {
+        return publisher.notifications();
+    }
+
+    /** Statements that sent them: fewer than the notifications when concurrent senders were batched. */
+    public long batchesSent() {
+        return publisher.batches();
+    }
+
+    /** Announced attachments that were not in the table when read (logged each time). */
+    public long missingAttachments() {
+        return missingAttachments.get();
+    }
+
+    /** Notifications that could not be read (not JSON, a bad attachment id or attachment), logged and skipped. */
+    public long unreadableMessages() {
+        return unreadable.get();
+    }
+
+    /** Times a node's listener reconnected or fell behind, so that messages may have been lost. */
+    public long gaps() {
+        return gaps.get();
+    }
+
+    /** The nodes joined through this broadcast and not closed. */
+    public List<ClusterNode> nodes() {
+        return List.copyOf(nodes);
+    }
+
+    // ---------------------------------------------------------------- for the package
+
+    Context context() {
+        return context;
+    }
+
+    JsonCodec codec() {
+        return context.codec();
+    }
+
+    void send(Outgoing message) {
+        publisher.send(message);
+    }
+
+    Optional<byte[]> attachment(long id) {
+        return context.database().query(sql.attachmentGet, id, s -> s.setLong(1, id),
+                rs -> rs.next() ? Optional.ofNullable(rs.getBytes(1)) : Optional.empty());
+    }
+
+    void missingAttachment(String channel, long id) {
+        missingAttachments.incrementAndGet();
+        log.warn("pgkit broadcast: attachment {} announced on {} is not in the attachment table (deleted, or another database?); "
+                + "message skipped", id, channel);
+    }
+
+    void unreadable(String what) {
+        unreadable.incrementAndGet();
+        log.warn("pgkit broadcast: {}; skipped", what);
+    }
+
+    void gap() {
+        gaps.incrementAndGet();
+    }
+
+    void left(ClusterNode node) {
+        nodes.remove(node);
+    }
+
+    /** Stops the periodic attachment cleanup (the {@code Pgkit} is closing). */
+    void stopCleanup() {
+        cleanup.cancel(false);
+    }
+}

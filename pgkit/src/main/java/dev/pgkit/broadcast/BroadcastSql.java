@@ -1,0 +1,43 @@
+package dev.pgkit.broadcast;
+
+import dev.pgkit.internal.Identifier;
+import dev.pgkit.internal.Sql;
+
+/**
+ * Every statement the broadcast adapter sends. A batch of messages is one statement, so one
+ * transaction and one commit (NOTIFY serialises committers on one global lock): it stores the spilled
+ * messages in the attachment table and sends every message's notification, in the batch's order.
+ */
+final class BroadcastSql {
+    /**
+     * params: channels text[], inline payloads text[] (null where spilled), attachments bytea[] (null where
+     * inline), sender uids text[], message types int[]. A spilled message's notification is the Node adapter's
+     * header {@code {"uid":...,"type":...,"attachmentId":"<id>"}}, byte for byte. The attachment ids are matched
+     * to their messages by rank: one INSERT takes its ids from the sequence in the order it inserts. The
+     * notifications are sent in the batch's order: a volatile target list is evaluated after the sort.
+     * Not safe to repeat: the messages would be sent twice.
+     */
+    final Sql publish;
+    /** params: attachment id. */
+    final Sql attachmentGet;
+
+    BroadcastSql(Identifier schema) {
+        String attachments = schema.qualify(BroadcastSchema.ATTACHMENTS);
+        publish = Sql.write("broadcast.publish", """
+                WITH m AS (
+                  SELECT * FROM unnest(?::text[], ?::text[], ?::bytea[], ?::text[], ?::int[])
+                    WITH ORDINALITY AS m(channel, inline, attachment, uid, type, ord)
+                ), stored AS (
+                  INSERT INTO %1$s (payload) SELECT attachment FROM m WHERE attachment IS NOT NULL ORDER BY ord RETURNING id
+                ), ids AS (
+                  SELECT id, row_number() OVER (ORDER BY id) AS rank FROM stored
+                ), spilled AS (
+                  SELECT ord, row_number() OVER (ORDER BY ord) AS rank FROM m WHERE attachment IS NOT NULL
+                )
+                SELECT pg_notify(m.channel, coalesce(m.inline,
+                         '{"uid":' || to_json(m.uid)::text || ',"type":' || m.type || ',"attachmentId":"' || ids.id || '"}'))
+                FROM m LEFT JOIN spilled ON spilled.ord = m.ord LEFT JOIN ids ON ids.rank = spilled.rank
+                ORDER BY m.ord""".formatted(attachments));
+        attachmentGet = Sql.read("broadcast.attachmentGet", "SELECT payload FROM " + attachments + " WHERE id = ?");
+    }
+}

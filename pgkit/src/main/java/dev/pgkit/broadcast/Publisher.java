@@ -1,0 +1,169 @@
+package dev.pgkit.broadcast;
+
+import dev.pgkit.PgkitException;
+import dev.pgkit.internal.Database;
+import java.sql.Connection;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Sends messages in batches, one statement per batch (group commit): a caller queues its message and
+ * either becomes the sender, taking everything queued in arrival order, or waits while another caller
+ * sends its message with theirs. NOTIFY serialises committing transactions on one global lock, so one
+ * commit for many messages is what makes broadcast scale with concurrent publishers. Per-sender order
+ * holds: a caller returns only after its message is committed, batches go out one at a time, and each
+ * batch notifies in queue order. PostgreSQL folds identical notifications of one transaction into one,
+ * so a batch ends before a message identical to one it holds.
+ */
+final class Publisher {
+    /** Most messages, and bytes, in one statement. */
+    static final int MAX_BATCH = 512;
+    static final int MAX_BATCH_BYTES = 8 << 20;
+
+    private final Database database;
+    private final BroadcastSql sql;
+    private final Object lock = new Object();
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    private boolean sending;
+    private final AtomicLong notifications = new AtomicLong();
+    private final AtomicLong batches = new AtomicLong();
+
+    Publisher(Database database, BroadcastSql sql) {
+        this.database = database;
+        this.sql = sql;
+    }
+
+    private static final class Pending {
+        final Outgoing message;
+        boolean done;
+        RuntimeException failure;
+
+        Pending(Outgoing message) {
+            this.message = message;
+        }
+    }
+
+    /** Notifications sent (one per message), and statements that sent them. */
+    long notifications() {
+        return notifications.get();
+    }
+
+    long batches() {
+        return batches.get();
+    }
+
+    /**
+     * Sends {@code message} and returns once it is committed.
+     *
+     * @throws PgkitException (and its subtypes) when the batch holding it failed; an interrupt before it was
+     *                        taken into a batch withdraws it
+     */
+    void send(Outgoing message) {
+        Pending me = new Pending(message);
+        boolean interrupted = false;
+        synchronized (lock) {
+            queue.add(me);
+        }
+        try {
+            while (true) {
+                List<Pending> batch;
+                synchronized (lock) {
+                    while (!me.done && sending) {
+                        try {
+                            lock.wait();
+                        } catch (InterruptedException e) {
+                            if (queue.remove(me)) {
+                                Thread.currentThread().interrupt();
+                                throw new PgkitException("interrupted before the message was sent; it was not sent", e);
+                            }
+                            interrupted = true; // in flight: its outcome is reported below
+                        }
+                    }
+                    if (me.done) {
+                        if (me.failure != null) {
+                            throw me.failure;
+                        }
+                        return;
+                    }
+                    // nobody is sending, so nothing is in flight: this message is still queued; send the head of the queue
+                    sending = true;
+                    batch = take();
+                }
+                RuntimeException failure = null;
+                try {
+                    write(batch);
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+                synchronized (lock) {
+                    for (Pending p : batch) {
+                        p.done = true;
+                        p.failure = failure;
+                    }
+                    sending = false;
+                    lock.notifyAll();
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Under the lock: the next batch, in queue order. */
+    private List<Pending> take() {
+        List<Pending> batch = new ArrayList<>();
+        Set<String> inlines = new HashSet<>();
+        long bytes = 0;
+        while (!queue.isEmpty() && batch.size() < MAX_BATCH) {
+            Pending next = queue.peek();
+            Outgoing m = next.message;
+            if (!batch.isEmpty() && (bytes + m.size() > MAX_BATCH_BYTES || !m.spilled() && inlines.contains(m.channel() + '\0' + m.inline()))) {
+                break;
+            }
+            if (!m.spilled()) {
+                inlines.add(m.channel() + '\0' + m.inline());
+            }
+            bytes += m.size();
+            batch.add(queue.poll());
+        }
+        return batch;
+    }
+
+    private void write(List<Pending> batch) {
+        int n = batch.size();
+        String[] channels = new String[n];
+        String[] inlines = new String[n];
+        byte[][] attachments = new byte[n][];
+        String[] uids = new String[n];
+        Integer[] types = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            Outgoing m = batch.get(i).message;
+            channels[i] = m.channel();
+            inlines[i] = m.inline();
+            attachments[i] = m.attachment();
+            uids[i] = m.uid();
+            types[i] = m.type();
+        }
+        database.query(sql.publish, channels[0], s -> {
+            Connection c = s.getConnection();
+            s.setArray(1, c.createArrayOf("text", channels));
+            s.setArray(2, c.createArrayOf("text", inlines));
+            s.setArray(3, c.createArrayOf("bytea", attachments));
+            s.setArray(4, c.createArrayOf("text", uids));
+            s.setArray(5, c.createArrayOf("int4", types));
+        }, rs -> {
+            while (rs.next()) {
+                // one row per notification
+            }
+            return null;
+        });
+        notifications.addAndGet(n);
+        batches.incrementAndGet();
+    }
+}

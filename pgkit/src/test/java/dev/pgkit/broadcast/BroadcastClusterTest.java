@@ -1,0 +1,248 @@
+package dev.pgkit.broadcast;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pgkit.Pgkit;
+import dev.pgkit.test.Db;
+import dev.pgkit.testing.PostgresExtension;
+import dev.pgkit.testing.TestPostgres;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Several pgkit nodes (one {@code Pgkit} each, standing for separate servers) on one namespace: every
+ * message reaches every other node exactly once and in order per sender, whatever its size or content;
+ * membership follows joins, goodbyes and silent deaths; requests collect one answer per live node.
+ */
+@ExtendWith(PostgresExtension.class)
+class BroadcastClusterTest {
+    static final int NODES = 3;
+    static final List<Pgkit> servers = new ArrayList<>();
+    static String schema;
+    static TestPostgres postgres;
+
+    @BeforeAll
+    static void setUp(TestPostgres server) {
+        postgres = server;
+        schema = TestPostgres.uniqueName("broadcast_cluster");
+        for (int i = 0; i < NODES; i++) {
+            servers.add(Db.builder(server, schema).poolSize(10).build());
+        }
+    }
+
+    @AfterAll
+    static void tearDown() {
+        for (int i = 1; i < servers.size(); i++) {
+            servers.get(i).close();
+        }
+        Db.dropAndClose(servers.get(0));
+    }
+
+    /** Options on a channel prefix of the test's own, so tests never hear each other. */
+    static BroadcastOptions options() {
+        return BroadcastOptions.defaults().withChannelPrefix(TestPostgres.uniqueName("bc"));
+    }
+
+    static List<ClusterNode> join(BroadcastOptions options, String namespace) {
+        List<ClusterNode> nodes = new ArrayList<>();
+        for (Pgkit pgkit : servers) {
+            nodes.add(pgkit.broadcast(options).join(namespace));
+        }
+        return nodes;
+    }
+
+    static void await(String what, long seconds, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    record Received(String from, int thread, int seq, int size) {
+    }
+
+    @Test
+    void everyMessageReachesEveryOtherNodeExactlyOnceInOrderPerSender() throws Exception {
+        BroadcastOptions options = options();
+        List<ClusterNode> nodes = join(options, "/");
+        int threads = 4;
+        int perThread = 150;
+        List<List<Received>> received = new ArrayList<>();
+        for (ClusterNode node : nodes) {
+            List<Received> mine = new CopyOnWriteArrayList<>();
+            received.add(mine);
+            node.on("m", e -> {
+                int size = e.args().get(2).isBinary() ? e.arg(2, byte[].class).length : e.args().get(2).asText().length();
+                mine.add(new Received(e.from(), e.arg(0, Integer.class), e.arg(1, Integer.class), size));
+            });
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(NODES * threads);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (ClusterNode node : nodes) {
+                for (int t = 0; t < threads; t++) {
+                    int thread = t;
+                    done.add(pool.submit(() -> {
+                        for (int seq = 0; seq < perThread; seq++) {
+                            Object payload = switch (seq % 10) {
+                                case 3 -> "x".repeat(9_000); // spilled: over the NOTIFY limit
+                                case 7 -> new byte[] {1, 2, (byte) seq}; // spilled: binary
+                                default -> "small";
+                            };
+                            node.serverSideEmit("m", thread, seq, payload);
+                        }
+                        return null;
+                    }));
+                }
+            }
+            for (Future<?> f : done) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        int expected = (NODES - 1) * threads * perThread;
+        await("every node received every other node's messages", 60, () -> received.stream().allMatch(r -> r.size() >= expected));
+        Thread.sleep(300); // a duplicate would arrive right behind
+        for (int n = 0; n < NODES; n++) {
+            List<Received> mine = received.get(n);
+            String self = nodes.get(n).uid();
+            assertThat(mine).as("node %d receives each message once", n).hasSize(expected).doesNotHaveDuplicates();
+            assertThat(mine).as("never its own").noneMatch(r -> r.from().equals(self));
+            Map<String, Integer> last = new ConcurrentHashMap<>();
+            for (Received r : mine) {
+                Integer previous = last.put(r.from() + "/" + r.thread(), r.seq());
+                assertThat(r.seq()).as("in order per sender").isEqualTo(previous == null ? 0 : previous + 1);
+                assertThat(r.size()).isEqualTo(r.seq() % 10 == 3 ? 9_000 : r.seq() % 10 == 7 ? 3 : 5);
+            }
+        }
+        Broadcast first = servers.get(0).broadcast(options);
+        assertThat(first.batchesSent()).as("concurrent senders share statements").isLessThan(first.notificationsSent());
+        assertThat(first.missingAttachments()).isZero();
+        nodes.forEach(ClusterNode::close);
+    }
+
+    @Test
+    void nodesCountEachOtherAndAClosedNodeLeavesAtOnce() throws Exception {
+        BroadcastOptions options = options().withHeartbeat(Duration.ofSeconds(30), Duration.ofSeconds(60));
+        List<ClusterNode> nodes = join(options, "/members");
+        await("each node counts " + NODES, 10, () -> nodes.stream().allMatch(n -> n.serverCount() == NODES));
+        assertThat(nodes.get(0).nodes()).containsExactlyInAnyOrder(nodes.get(1).uid(), nodes.get(2).uid());
+        nodes.get(2).close();
+        // far below the 60 s heartbeat timeout: the goodbye removes it
+        await("the closed node is gone", 5, () -> nodes.get(0).serverCount() == NODES - 1 && nodes.get(1).serverCount() == NODES - 1);
+        assertThat(nodes.get(0).nodes()).doesNotContain(nodes.get(2).uid());
+        nodes.get(0).close();
+        nodes.get(1).close();
+    }
+
+    @Test
+    void aSilentNodeIsDroppedAfterTheHeartbeatTimeoutWhileIdleNodesStayCounted() throws Exception {
+        BroadcastOptions options = options().withHeartbeat(Duration.ofMillis(300), Duration.ofMillis(1500));
+        List<ClusterNode> nodes = join(options, "/heartbeat");
+        await("each node counts " + NODES, 10, () -> nodes.stream().allMatch(n -> n.serverCount() == NODES));
+        Thread.sleep(3_000); // idle for twice the timeout: heartbeats keep everyone counted
+        assertThat(nodes).allMatch(n -> n.serverCount() == NODES);
+        nodes.get(2).crash(); // no goodbye
+        long start = System.nanoTime();
+        await("the crashed node is dropped", 10, () -> nodes.get(0).serverCount() == NODES - 1);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).as("after the heartbeat timeout").isGreaterThanOrEqualTo(1000);
+        nodes.get(0).close();
+        nodes.get(1).close();
+    }
+
+    @Test
+    void aRequestCollectsOneAnswerPerLiveNode() throws Exception {
+        List<ClusterNode> nodes = join(options(), "/requests");
+        await("each node counts " + NODES, 10, () -> nodes.stream().allMatch(n -> n.serverCount() == NODES));
+        for (ClusterNode node : nodes) {
+            node.on("whoami", e -> e.ack(Map.of("uid", node.uid(), "asked", e.arg(0, String.class))));
+        }
+        Replies replies = nodes.get(0).serverSideEmitWithAck("whoami", "hello");
+        assertThat(replies.isComplete()).isTrue();
+        assertThat(replies.values()).extracting(v -> v.get("uid").asText())
+                .containsExactlyInAnyOrder(nodes.get(1).uid(), nodes.get(2).uid());
+        assertThat(replies.values()).allMatch(v -> v.get("asked").asText().equals("hello"));
+        assertThat(nodes.get(1).fetchSockets()).as("Java nodes have no sockets, but answer").isEmpty();
+        nodes.forEach(ClusterNode::close);
+    }
+
+    @Test
+    void aRequestEndsAtItsTimeoutWithWhatArrivedAndNamesTheSilentNode() throws Exception {
+        List<ClusterNode> nodes = join(options(), "/timeout");
+        await("each node counts " + NODES, 10, () -> nodes.stream().allMatch(n -> n.serverCount() == NODES));
+        nodes.get(1).on("q", e -> e.ack("from 1"));
+        nodes.get(2).on("q", e -> { }); // never answers
+        long start = System.nanoTime();
+        Replies replies = nodes.get(0).serverSideEmitWithAck(Duration.ofMillis(1500), "q");
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertThat(millis).isBetween(1400L, 5000L);
+        assertThat(replies.values()).extracting(JsonNode::asText).containsExactly("from 1");
+        assertThat(replies.missingNodes()).containsExactly(nodes.get(2).uid());
+        org.assertj.core.api.Assertions.assertThatThrownBy(replies::requireComplete)
+                .isInstanceOf(dev.pgkit.PgkitTimeoutException.class).hasMessageContaining(nodes.get(2).uid());
+        nodes.forEach(ClusterNode::close);
+    }
+
+    @Test
+    void aRequestStopsWaitingForANodeThatDiesMidRequest() throws Exception {
+        BroadcastOptions options = options().withHeartbeat(Duration.ofMillis(300), Duration.ofMillis(1500)).withRequestsTimeout(Duration.ofSeconds(30));
+        List<ClusterNode> nodes = join(options, "/dies");
+        await("each node counts " + NODES, 10, () -> nodes.stream().allMatch(n -> n.serverCount() == NODES));
+        nodes.get(1).on("q", e -> e.ack("from 1"));
+        nodes.get(2).on("q", e -> nodes.get(2).crash()); // dies instead of answering
+        long start = System.nanoTime();
+        Replies replies = nodes.get(0).serverSideEmitWithAck("q");
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertThat(millis).as("ends after the heartbeat timeout, not the 30 s request timeout").isLessThan(10_000);
+        assertThat(replies.values()).extracting(JsonNode::asText).containsExactly("from 1");
+        assertThat(replies.isComplete()).as("the dead node is no longer expected").isTrue();
+        nodes.get(0).close();
+        nodes.get(1).close();
+    }
+
+    @Test
+    void aClosedNodeRefusesToSendAndItsGoodbyeEndsOthersRequests() throws Exception {
+        List<ClusterNode> nodes = join(options().withRequestsTimeout(Duration.ofSeconds(30)), "/goodbye");
+        await("each node counts " + NODES, 10, () -> nodes.stream().allMatch(n -> n.serverCount() == NODES));
+        nodes.get(1).on("q", e -> e.ack(1));
+        nodes.get(2).on("q", e -> new Thread(nodes.get(2)::close).start()); // leaves instead of answering
+        long start = System.nanoTime();
+        Replies replies = nodes.get(0).serverSideEmitWithAck("q");
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5_000);
+        assertThat(replies.isComplete()).isTrue();
+        assertThat(replies.values()).hasSize(1);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> nodes.get(2).serverSideEmit("late"))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        nodes.get(0).close();
+        nodes.get(1).close();
+    }
+
+    static byte[] bytes(int n) {
+        byte[] b = new byte[n];
+        Arrays.fill(b, (byte) 7);
+        return b;
+    }
+
+    static Set<String> uids(List<ClusterNode> nodes) {
+        return Set.copyOf(nodes.stream().map(ClusterNode::uid).toList());
+    }
+}
