@@ -68,17 +68,27 @@ public final class Node {
      * @throws AssertionError with npm's output when npm fails or takes more than five minutes
      */
     public static Node install(String scratch, String name, String version) {
+        return install(scratch, Map.of(name, version));
+    }
+
+    /**
+     * Installs every {@code name -> exact version} of {@code packages} into {@code target/<scratch>} of the
+     * module under test, unless those versions are already installed there.
+     *
+     * @throws AssertionError with npm's output when npm fails or takes more than five minutes
+     */
+    public static Node install(String scratch, Map<String, String> packages) {
         Path dir = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().resolve("target").resolve(scratch);
+        String what = String.join(", ", packages.entrySet().stream().map(e -> e.getKey() + "@" + e.getValue()).sorted().toList());
         try {
-            Path installed = dir.resolve("node_modules").resolve(name).resolve("package.json");
-            if (Files.isRegularFile(installed) && version.equals(JSON.readTree(installed.toFile()).path("version").asText())) {
+            if (installed(dir, packages)) {
                 return new Node(dir);
             }
             Files.createDirectories(dir);
             Map<String, Object> pkg = new LinkedHashMap<>();
             pkg.put("name", "pgkit-node-interop");
             pkg.put("private", true);
-            pkg.put("dependencies", Map.of(name, version));
+            pkg.put("dependencies", new java.util.TreeMap<>(packages));
             JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("package.json").toFile(), pkg);
             Path log = dir.resolve("npm-install.log");
             Process npm = new ProcessBuilder(WINDOWS ? "npm.cmd" : "npm", "install", "--no-audit", "--no-fund", "--silent")
@@ -90,11 +100,11 @@ public final class Node {
             boolean finished = npm.waitFor(5, TimeUnit.MINUTES);
             if (!finished) {
                 npm.destroyForcibly();
-                throw new AssertionError("npm install " + name + "@" + version + " did not finish within 5 minutes in " + dir
+                throw new AssertionError("npm install " + what + " did not finish within 5 minutes in " + dir
                         + "; its output:\n" + Files.readString(log));
             }
-            if (npm.exitValue() != 0 || !Files.isRegularFile(installed)) {
-                throw new AssertionError("npm install " + name + "@" + version + " failed (exit " + npm.exitValue() + ") in " + dir
+            if (npm.exitValue() != 0 || !installed(dir, packages)) {
+                throw new AssertionError("npm install " + what + " failed (exit " + npm.exitValue() + ") in " + dir
                         + "; its output:\n" + Files.readString(log));
             }
             return new Node(dir);
@@ -102,8 +112,49 @@ public final class Node {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted while installing " + name, e);
+            throw new AssertionError("interrupted while installing " + what, e);
         }
+    }
+
+    private static boolean installed(Path dir, Map<String, String> packages) throws IOException {
+        for (Map.Entry<String, String> e : packages.entrySet()) {
+            Path installed = dir.resolve("node_modules").resolve(e.getKey()).resolve("package.json");
+            if (!Files.isRegularFile(installed) || !e.getValue().equals(JSON.readTree(installed.toFile()).path("version").asText())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Starts the test resource {@code script} (copied next to {@code node_modules}) with {@code env} added to its
+     * environment and returns the running process, whose standard streams the caller reads and writes.
+     */
+    public Process start(String script, Map<String, String> env) {
+        try {
+            Path target = copy(script);
+            ProcessBuilder builder = new ProcessBuilder(WINDOWS ? "node.exe" : "node", target.toString())
+                    .directory(directory.toFile())
+                    .redirectError(ProcessBuilder.Redirect.appendTo(directory.resolve("node-stderr.log").toFile()));
+            builder.environment().putAll(env);
+            return builder.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private Path copy(String script) throws IOException {
+        Path target = directory.resolve(Path.of(script).getFileName().toString());
+        try (InputStream in = Node.class.getResourceAsStream("/" + script)) {
+            if (in == null) {
+                throw new AssertionError("test resource " + script + " not found");
+            }
+            byte[] content = in.readAllBytes();
+            if (!Files.exists(target) || !java.util.Arrays.equals(Files.readAllBytes(target), content)) {
+                Files.write(target, content);
+            }
+        }
+        return target;
     }
 
     /** The scratch directory holding {@code node_modules}. */
@@ -120,16 +171,7 @@ public final class Node {
      */
     public JsonNode run(String script, Map<String, String> env, Object stdin) {
         try {
-            Path target = directory.resolve(Path.of(script).getFileName().toString());
-            try (InputStream in = Node.class.getResourceAsStream("/" + script)) {
-                if (in == null) {
-                    throw new AssertionError("test resource " + script + " not found");
-                }
-                byte[] content = in.readAllBytes();
-                if (!Files.exists(target) || !java.util.Arrays.equals(Files.readAllBytes(target), content)) {
-                    Files.write(target, content);
-                }
-            }
+            Path target = copy(script);
             Path out = Files.createTempFile(directory, "node-out", ".txt");
             Path err = Files.createTempFile(directory, "node-err", ".txt");
             try {
