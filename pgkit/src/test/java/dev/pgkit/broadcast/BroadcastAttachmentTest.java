@@ -1,0 +1,122 @@
+package dev.pgkit.broadcast;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pgkit.Pgkit;
+import dev.pgkit.test.Db;
+import dev.pgkit.testing.PostgresExtension;
+import dev.pgkit.testing.TestPostgres;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The attachment table as Node writes it: ids announced as JSON strings (node-postgres returns bigint as
+ * text) or numbers, a missing attachment logged and counted without stopping the channel, unreadable
+ * notifications skipped, and cleanup that keeps young attachments and deletes old ones by an index.
+ */
+@ExtendWith(PostgresExtension.class)
+class BroadcastAttachmentTest {
+    static Pgkit pgkit;
+    static String schema;
+
+    @BeforeAll
+    static void setUp(TestPostgres server) {
+        schema = TestPostgres.uniqueName("broadcast_attachments");
+        pgkit = Db.pgkit(server, schema);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        Db.dropAndClose(pgkit);
+    }
+
+    static long insertAttachment(String json) throws Exception {
+        try (Connection c = pgkit.dataSource().getConnection();
+             PreparedStatement s = c.prepareStatement("INSERT INTO \"" + schema + "\".socket_io_attachments (payload) VALUES (?) RETURNING id")) {
+            s.setBytes(1, Wire.msgpack(Wire.JSON.readTree(json)));
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    static void notify(String channel, String payload) throws Exception {
+        try (Connection c = pgkit.dataSource().getConnection(); PreparedStatement s = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+            s.setString(1, channel);
+            s.setString(2, payload);
+            s.executeQuery().close();
+        }
+    }
+
+    static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    static String event(String uid, String arg) {
+        return "{\"type\":9,\"data\":{\"packet\":[\"att\",\"" + arg + "\"]},\"uid\":\"" + uid + "\",\"nsp\":\"/\"}";
+    }
+
+    @Test
+    void attachmentIdsAsStringsOrNumbersAreReadAndAMissingOneIsCountedNotFatal() throws Exception {
+        Broadcast broadcast = pgkit.broadcast(BroadcastOptions.defaults().withChannelPrefix(TestPostgres.uniqueName("att")));
+        try (ClusterNode node = broadcast.join("/")) {
+            List<String> got = new CopyOnWriteArrayList<>();
+            node.on("att", e -> got.add(e.arg(0, String.class)));
+            long asString = insertAttachment(event("nodeA", "via string id"));
+            long asNumber = insertAttachment(event("nodeA", "via number id"));
+            notify(node.channel(), "{\"uid\":\"nodeA\",\"type\":9,\"attachmentId\":\"" + asString + "\"}");
+            notify(node.channel(), "{\"uid\":\"nodeA\",\"type\":9,\"attachmentId\":" + asNumber + "}");
+            notify(node.channel(), "{\"uid\":\"nodeA\",\"type\":9,\"attachmentId\":\"999999999\"}"); // never stored
+            notify(node.channel(), "not json");
+            notify(node.channel(), "{\"uid\":\"nodeA\",\"type\":9,\"attachmentId\":\"1; DROP TABLE x\"}");
+            notify(node.channel(), event("nodeA", "inline after the bad ones"));
+            await("the good messages arrive", () -> got.size() == 3);
+            assertThat(got).containsExactly("via string id", "via number id", "inline after the bad ones");
+            assertThat(broadcast.missingAttachments()).isEqualTo(1);
+            assertThat(broadcast.unreadableMessages()).isEqualTo(2);
+            assertThat(node.nodes()).as("the sender is counted").contains("nodeA");
+        }
+    }
+
+    @Test
+    void aNodeNeverReadsItsOwnAttachments() throws Exception {
+        Broadcast broadcast = pgkit.broadcast(BroadcastOptions.defaults().withChannelPrefix(TestPostgres.uniqueName("own")));
+        try (ClusterNode node = broadcast.join("/")) {
+            node.serverSideEmit("big", "x".repeat(10_000));
+            // a header naming this node with an attachment that does not exist: a reader that fetched it would count it missing
+            notify(node.channel(), "{\"uid\":\"" + node.uid() + "\",\"type\":9,\"attachmentId\":\"999999998\"}");
+            node.serverSideEmit("marker");
+            Thread.sleep(500);
+            assertThat(broadcast.missingAttachments()).isZero();
+        }
+    }
+
+    @Test
+    void cleanupDeletesOnlyAttachmentsOlderThanTheSafeAgeByAnIndex() throws Exception {
+        long young = insertAttachment("{\"a\":1}");
+        long old = insertAttachment("{\"a\":2}");
+        Db.execute(pgkit, "UPDATE \"" + schema + "\".socket_io_attachments SET created_at = now() - interval '"
+                + (Broadcast.ATTACHMENT_SAFE_AGE.toSeconds() + 60) + " seconds' WHERE id = " + old);
+        pgkit.broadcast();
+        pgkit.cleanup();
+        assertThat(Db.scalar(pgkit, "SELECT count(*) FROM \"" + schema + "\".socket_io_attachments WHERE id = " + young)).isEqualTo(1);
+        assertThat(Db.scalar(pgkit, "SELECT count(*) FROM \"" + schema + "\".socket_io_attachments WHERE id = " + old)).isZero();
+        assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_indexes WHERE schemaname = '" + schema
+                + "' AND tablename = 'socket_io_attachments' AND indexdef LIKE '%(created_at)%'")).isEqualTo(1);
+    }
+}
