@@ -44,16 +44,16 @@ public final class Broadcast {
 
     static {
         // built by Pgkit#broadcast through the registry, so no public member takes pgkit's internal Context
-        AdapterRegistry.register(Broadcast.class, BroadcastOptions.class, BroadcastSchema.COMPONENT, Broadcast::new);
+        AdapterRegistry.register(Broadcast.class, BroadcastOptions.class, BroadcastOptions.defaults(), BroadcastSchema::component, Broadcast::new);
     }
 
     private Broadcast(Context context, BroadcastOptions options) {
         this.context = context;
         this.options = options;
-        this.sql = new BroadcastSql(context.schema());
+        this.sql = new BroadcastSql(context.schema(), BroadcastSchema.table(options));
         this.publisher = new Publisher(context.database(), sql);
         Duration age = options.cleanupInterval().compareTo(ATTACHMENT_SAFE_AGE) > 0 ? options.cleanupInterval() : ATTACHMENT_SAFE_AGE;
-        Cleanup old = Cleanup.olderThan(BroadcastSchema.ATTACHMENT_CLEANUP.name(), BroadcastSchema.ATTACHMENTS, "created_at", age);
+        Cleanup old = BroadcastSchema.cleanup(options.tableName(), age);
         long every = options.cleanupInterval().toMillis();
         this.cleanup = context.scheduler().scheduleWithFixedDelay(() -> {
             try {

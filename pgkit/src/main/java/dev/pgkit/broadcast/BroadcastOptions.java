@@ -9,8 +9,8 @@ import java.util.Objects;
  *
  * @param channelPrefix     the prefix of each namespace's channel {@code <channelPrefix>#<namespace>}
  *                          (default {@code socket.io}); no double quotes or control characters
- * @param tableName         the attachment table (default {@code socket_io_attachments}); until pgkit can
- *                          migrate options-dependent tables only the default is accepted
+ * @param tableName         the attachment table (default {@code socket_io_attachments}), in the {@code Pgkit}'s
+ *                          schema; created on first use like every pgkit table
  * @param payloadThreshold  JSON messages longer than this many bytes go through the attachment table
  *                          (default 8000); whatever PostgreSQL refuses in a NOTIFY (8000 bytes or more)
  *                          always does
@@ -24,7 +24,7 @@ import java.util.Objects;
  */
 public record BroadcastOptions(String channelPrefix, String tableName, int payloadThreshold, Duration requestsTimeout,
                                Duration heartbeatInterval, Duration heartbeatTimeout, Duration cleanupInterval) {
-    /** The attachment table's name in the Node adapter's documentation, and the only one accepted for now. */
+    /** The attachment table's name in the Node adapter's documentation. */
     public static final String DEFAULT_TABLE = "socket_io_attachments";
     /** The longest channel prefix accepted, in bytes (a namespace needs room in the 63-byte channel name). */
     public static final int MAX_PREFIX_BYTES = 48;

@@ -2,34 +2,47 @@ package dev.pgkit.broadcast;
 
 import dev.pgkit.internal.Cleanup;
 import dev.pgkit.internal.Component;
+import dev.pgkit.internal.Identifier;
 import dev.pgkit.internal.SchemaComponent;
 import dev.pgkit.internal.SchemaComponent.Migration;
 import dev.pgkit.internal.SchemaComponent.Requirement;
 import dev.pgkit.internal.StatusTable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The broadcast adapter's component: the Node adapter's attachment table (plus an index on
- * {@code created_at} for cleanup), the privileges its statements need, the cleanup of attachments
- * older than {@link Broadcast#ATTACHMENT_SAFE_AGE}, and what {@code pgkit status} counts.
+ * The broadcast adapter's component for given options: the Node adapter's attachment table under its
+ * configured name (plus an index on {@code created_at} for cleanup), the privileges its statements need,
+ * the cleanup of attachments older than {@link Broadcast#ATTACHMENT_SAFE_AGE}, and what
+ * {@code pgkit status} counts.
  */
 final class BroadcastSchema {
+    /** The attachment table's default name, its placeholder in the DDL. */
     static final String ATTACHMENTS = BroadcastOptions.DEFAULT_TABLE;
+    static final String CLEANUP_NAME = "broadcast.attachments.old";
 
-    static final Cleanup ATTACHMENT_CLEANUP = Cleanup.olderThan("broadcast.attachments.old", ATTACHMENTS, "created_at",
-            Broadcast.ATTACHMENT_SAFE_AGE);
-
-    static final Component COMPONENT = new Component(
-            new SchemaComponent("broadcast",
-                    List.of(new Migration(1, "Socket.IO attachment table", "dev/pgkit/schema/broadcast/V1__attachments.sql")),
-                    requirements()),
-            List.of(ATTACHMENT_CLEANUP),
-            List.of(new StatusTable(ATTACHMENTS, Optional.of("created_at < now() - interval '"
-                    + Broadcast.ATTACHMENT_SAFE_AGE.toSeconds() + " seconds'"))));
+    private static final SchemaComponent SCHEMA = new SchemaComponent("broadcast",
+            List.of(new Migration(1, "Socket.IO attachment table", "dev/pgkit/schema/broadcast/V1__attachments.sql")),
+            requirements());
 
     private BroadcastSchema() {
+    }
+
+    static Identifier table(BroadcastOptions options) {
+        return Identifier.of("tableName", options.tableName());
+    }
+
+    static Component component(BroadcastOptions options) {
+        String table = options.tableName();
+        return new Component(SCHEMA.bind(null, Map.of(ATTACHMENTS, table(options))),
+                List.of(cleanup(table, Broadcast.ATTACHMENT_SAFE_AGE)),
+                List.of(new StatusTable(table, Optional.of("created_at < now() - interval '" + Broadcast.ATTACHMENT_SAFE_AGE.toSeconds() + " seconds'"))));
+    }
+
+    static Cleanup cleanup(String table, java.time.Duration age) {
+        return Cleanup.olderThan(CLEANUP_NAME, table, "created_at", age);
     }
 
     private static List<Requirement> requirements() {

@@ -21,8 +21,8 @@ final class BroadcastSql {
     /** params: attachment id. */
     final Sql attachmentGet;
 
-    BroadcastSql(Identifier schema) {
-        String attachments = schema.qualify(BroadcastSchema.ATTACHMENTS);
+    BroadcastSql(Identifier schema, Identifier table) {
+        String attachments = schema.qualify(table.name());
         publish = Sql.write("broadcast.publish", """
                 WITH m AS (
                   SELECT * FROM unnest(?::text[], ?::text[], ?::bytea[], ?::text[], ?::int[])

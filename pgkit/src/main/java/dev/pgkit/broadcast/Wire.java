@@ -68,10 +68,6 @@ final class Wire {
 
     static void tableName(String table) {
         Identifier.of("tableName", table);
-        if (!BroadcastOptions.DEFAULT_TABLE.equals(table)) {
-            throw new IllegalArgumentException("tableName '" + table + "': this build of pgkit creates only the default attachment table "
-                    + BroadcastOptions.DEFAULT_TABLE + "; use it (or give each cluster its own Pgkit schema)");
-        }
     }
 
     /** {@code /chat} for {@code chat} and {@code /chat}, as Socket.IO names namespaces. */

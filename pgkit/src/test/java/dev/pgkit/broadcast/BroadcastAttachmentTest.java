@@ -26,9 +26,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class BroadcastAttachmentTest {
     static Pgkit pgkit;
     static String schema;
+    static TestPostgres postgres;
 
     @BeforeAll
     static void setUp(TestPostgres server) {
+        postgres = server;
         schema = TestPostgres.uniqueName("broadcast_attachments");
         pgkit = Db.pgkit(server, schema);
     }
@@ -118,5 +120,21 @@ class BroadcastAttachmentTest {
         assertThat(Db.scalar(pgkit, "SELECT count(*) FROM \"" + schema + "\".socket_io_attachments WHERE id = " + old)).isZero();
         assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_indexes WHERE schemaname = '" + schema
                 + "' AND tablename = 'socket_io_attachments' AND indexdef LIKE '%(created_at)%'")).isEqualTo(1);
+    }
+
+    @Test
+    void aConfiguredTableNameHoldsTheAttachments() throws Exception {
+        BroadcastOptions options = BroadcastOptions.defaults().withChannelPrefix(TestPostgres.uniqueName("tbl")).withTableName("Custom_Attachments");
+        try (Pgkit other = Db.pgkit(postgres, schema); ClusterNode sender = pgkit.broadcast(options).join("/");
+             ClusterNode receiver = other.broadcast(options).join("/")) {
+            List<Integer> sizes = new CopyOnWriteArrayList<>();
+            receiver.on("big", e -> sizes.add(e.arg(0, String.class).length()));
+            sender.serverSideEmit("big", "x".repeat(9_000));
+            await("the spilled message arrives", () -> sizes.size() == 1);
+            assertThat(sizes).containsExactly(9_000);
+            assertThat(Db.scalar(pgkit, "SELECT count(*) FROM \"" + schema + "\".\"Custom_Attachments\"")).isEqualTo(1);
+            assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_indexes WHERE schemaname = '" + schema
+                    + "' AND indexname = 'Custom_Attachments_created_at'")).isEqualTo(1);
+        }
     }
 }
