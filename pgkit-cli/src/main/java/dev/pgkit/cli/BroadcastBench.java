@@ -1,0 +1,367 @@
+package dev.pgkit.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pgkit.Pgkit;
+import dev.pgkit.broadcast.Broadcast;
+import dev.pgkit.broadcast.BroadcastOptions;
+import dev.pgkit.broadcast.ClusterNode;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/**
+ * {@code pgkit bench broadcast}: messages per second from one node to another (two {@code Pgkit}s, each with
+ * its own LISTEN connection) for small JSON, 20 KB and binary messages at each concurrency, end-to-end latency
+ * at a fixed 1,000 msg/s, and idle NOTIFYs per node per minute; beside each, in the same run, the floor: a
+ * plain pgjdbc loop per thread sending the same payload with {@code SELECT pg_notify(...)} (a spilled message:
+ * one {@code INSERT ... RETURNING} and {@code pg_notify} of its id in one statement) and a plain pgjdbc
+ * listener receiving it (and fetching the attachment).
+ */
+@Command(name = "broadcast", mixinStandardHelpOptions = true, versionProvider = PgkitCommand.Version.class,
+        description = "Node-to-node messages per second and latency, idle NOTIFYs per node per minute, each beside the "
+        + "plain pgjdbc pg_notify floor measured in the same run.")
+final class BroadcastBench extends DatabaseCommand {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Option(names = "--duration", defaultValue = "5", description = "seconds measured per cell (default: ${DEFAULT-VALUE}), after 1 s of warm-up")
+    int seconds;
+
+    @Option(names = "--concurrency", split = ",", defaultValue = "1,8", description = "publishing threads (default: ${DEFAULT-VALUE})")
+    List<Integer> concurrencies;
+
+    @Option(names = "--idle", defaultValue = "30", description = "seconds of idleness over which NOTIFYs are counted (default: ${DEFAULT-VALUE})")
+    int idleSeconds;
+
+    static final int MAX_SECONDS = 3600;
+    static final int MAX_CLIENTS = 64;
+
+    /** The measured message kinds. */
+    enum Kind {
+        SMALL("small JSON", "hello"),
+        LARGE("20 KB JSON", "x".repeat(20_000)),
+        BINARY("binary 1 KB", new byte[1024]);
+
+        final String label;
+        final Object payload;
+
+        Kind(String label, Object payload) {
+            this.label = label;
+            this.payload = payload;
+        }
+
+        boolean spilled() {
+            return this != SMALL;
+        }
+    }
+
+    private void validate() {
+        if (seconds < 1 || seconds > MAX_SECONDS) {
+            throw new ParameterException(spec.commandLine(), "--duration must be between 1 and " + MAX_SECONDS + " seconds, was " + seconds);
+        }
+        if (idleSeconds < 5 || idleSeconds > MAX_SECONDS) {
+            throw new ParameterException(spec.commandLine(), "--idle must be between 5 and " + MAX_SECONDS + " seconds, was " + idleSeconds);
+        }
+        if (concurrencies.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--concurrency needs at least one thread count");
+        }
+        for (int clients : concurrencies) {
+            if (clients < 1 || clients > MAX_CLIENTS) {
+                throw new ParameterException(spec.commandLine(), "--concurrency values must be between 1 and " + MAX_CLIENTS + ", was " + clients);
+            }
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        validate();
+        PrintWriter out = out();
+        int maxClients = concurrencies.stream().mapToInt(Integer::intValue).max().orElse(1);
+        Duration warmup = Duration.ofSeconds(1);
+        Duration duration = Duration.ofSeconds(seconds);
+        try (DatabaseOptions.Target target = connect(true, maxClients + 4);
+             Pgkit receiverKit = Pgkit.builder().dataSource(target.pgkit().dataSource()).schema(target.pgkit().schema()).disableHousekeeping().build()) {
+            Pgkit senderKit = target.pgkit();
+            String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
+            BroadcastOptions options = BroadcastOptions.defaults().withChannelPrefix(prefix);
+            Broadcast sending = senderKit.broadcast(options);
+            ClusterNode sender = sending.join("/bench");
+            ClusterNode receiver = receiverKit.broadcast(options).join("/bench");
+            AtomicLong received = new AtomicLong();
+            Latencies latencies = new Latencies();
+            receiver.on("b", e -> {
+                latencies.record(System.nanoTime() - e.args().get(0).asLong());
+                received.incrementAndGet();
+            });
+            Floor floor = new Floor(senderKit.dataSource(), senderKit.schema());
+            String table = "\"" + senderKit.schema() + "\".\"" + options.tableName() + "\"";
+            out.printf("pgkit bench broadcast on %s, %d s per cell after 1 s warm-up, %d cores%n", senderKit.status().server(), seconds,
+                    Runtime.getRuntime().availableProcessors());
+            out.printf("%-12s %5s %12s %10s %10s | %12s %7s%n", "message", "conc", "pgkit msg/s", "msgs/stmt", "p99 µs", "floor msg/s", "ratio");
+            for (Kind kind : Kind.values()) {
+                for (int clients : concurrencies) {
+                    long statements0 = sending.batchesSent();
+                    long notifications0 = sending.notificationsSent();
+                    latencies.reset();
+                    double pgkit = measure(clients, warmup, duration, received, () -> sender.serverSideEmit("b", System.nanoTime(), kind.payload));
+                    double perStatement = (sending.notificationsSent() - notifications0) / (double) Math.max(1, sending.batchesSent() - statements0);
+                    double p99 = latencies.percentile(0.99) / 1e3;
+                    try (FloorListener listener = new FloorListener(floor, prefix + "#floor", table)) {
+                        double floorRate = measureFloor(floor, listener, kind, clients, warmup, duration, prefix + "#floor", table);
+                        out.printf("%-12s %5d %12.0f %10.1f %10.0f | %12.0f %7.2f%n", kind.label, clients, pgkit, perStatement, p99, floorRate, pgkit / floorRate);
+                    }
+                    out.flush();
+                }
+            }
+            latency(out, sender, latencies, floor, prefix, table, duration);
+            idle(out, senderKit, receiverKit, prefix);
+            receiver.close();
+            sender.close();
+        }
+        out.flush();
+        return 0;
+    }
+
+    /** Runs {@code send} in {@code clients} threads; returns the messages per second the receiver got in the measured window. */
+    private static double measure(int clients, Duration warmup, Duration duration, AtomicLong received, Sender send) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        long sentBefore = received.get();
+        AtomicLong sent = new AtomicLong();
+        long end = System.nanoTime() + warmup.toNanos() + duration.toNanos();
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                futures.add(pool.submit(() -> {
+                    while (System.nanoTime() < end) {
+                        send.send();
+                        sent.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            Thread.sleep(warmup.toMillis());
+            long start = received.get();
+            long t0 = System.nanoTime();
+            Thread.sleep(duration.toMillis());
+            long got = received.get() - start;
+            double rate = got / ((System.nanoTime() - t0) / 1e9);
+            for (Future<?> f : futures) {
+                f.get(duration.toSeconds() + 120, TimeUnit.SECONDS);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (received.get() - sentBefore < sent.get() && System.nanoTime() < deadline) {
+                Thread.sleep(20); // drain, so the next cell measures only its own messages
+            }
+            return rate;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @FunctionalInterface
+    interface Sender {
+        void send() throws Exception;
+    }
+
+    private static double measureFloor(Floor floor, FloorListener listener, Kind kind, int clients, Duration warmup, Duration duration,
+                                       String channel, String table) throws Exception {
+        List<Connection> connections = new ArrayList<>();
+        try {
+            ThreadLocal<PreparedStatement> statements = new ThreadLocal<>();
+            List<PreparedStatement> all = new ArrayList<>();
+            return measure(clients, warmup, duration, listener.received, () -> {
+                PreparedStatement s = statements.get();
+                if (s == null) {
+                    Connection c = floor.connect();
+                    synchronized (connections) {
+                        connections.add(c);
+                    }
+                    s = c.prepareStatement(kind.spilled()
+                            ? "WITH s AS (INSERT INTO " + table + " (payload) VALUES (?) RETURNING id) "
+                              + "SELECT pg_notify(?, '{\"uid\":\"floor\",\"type\":9,\"attachmentId\":\"' || id || '\"}') FROM s"
+                            : "SELECT pg_notify(?, ?)");
+                    statements.set(s);
+                    synchronized (all) {
+                        all.add(s);
+                    }
+                }
+                if (kind.spilled()) {
+                    s.setBytes(1, kind == Kind.LARGE ? ((String) kind.payload).getBytes() : (byte[]) kind.payload);
+                    s.setString(2, channel);
+                } else {
+                    s.setString(1, channel);
+                    s.setString(2, "{\"type\":9,\"data\":{\"packet\":[\"b\"," + System.nanoTime() + ",\"hello\"]},\"uid\":\"floor\",\"nsp\":\"/bench\"}");
+                }
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                }
+            });
+        } finally {
+            for (Connection c : connections) {
+                c.close();
+            }
+        }
+    }
+
+    /** A plain pgjdbc listener: LISTENs on its own connection, parses each payload, fetches announced attachments. */
+    static final class FloorListener implements AutoCloseable {
+        final AtomicLong received = new AtomicLong();
+        final Latencies latencies = new Latencies();
+        private final Connection listen;
+        private final Connection fetch;
+        private final Thread thread;
+        private volatile boolean running = true;
+
+        FloorListener(Floor floor, String channel, String table) throws Exception {
+            listen = floor.connect();
+            fetch = floor.connect();
+            try (Statement s = listen.createStatement()) {
+                s.execute("LISTEN \"" + channel + "\"");
+            }
+            PreparedStatement get = fetch.prepareStatement("SELECT payload FROM " + table + " WHERE id = ?");
+            PGConnection pg = listen.unwrap(PGConnection.class);
+            thread = new Thread(() -> {
+                try {
+                    while (running) {
+                        PGNotification[] notifications = pg.getNotifications(100);
+                        if (notifications == null) {
+                            continue;
+                        }
+                        for (PGNotification n : notifications) {
+                            JsonNode message = JSON.readTree(n.getParameter());
+                            if (message.has("attachmentId")) {
+                                get.setLong(1, Long.parseLong(message.get("attachmentId").asText()));
+                                try (ResultSet rs = get.executeQuery()) {
+                                    rs.next();
+                                    rs.getBytes(1);
+                                }
+                            } else {
+                                latencies.record(System.nanoTime() - message.path("data").path("packet").get(1).asLong());
+                            }
+                            received.incrementAndGet();
+                        }
+                    }
+                } catch (Exception e) {
+                    if (running) {
+                        e.printStackTrace();
+                    }
+                }
+            }, "floor-listener");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @Override
+        public void close() throws Exception {
+            running = false;
+            thread.join(5_000);
+            listen.close();
+            fetch.close();
+        }
+    }
+
+    /** Latency samples of one cell. */
+    static final class Latencies {
+        private long[] samples = new long[1 << 16];
+        private int count;
+
+        synchronized void record(long nanos) {
+            if (count == samples.length) {
+                samples = Arrays.copyOf(samples, count * 2);
+            }
+            samples[count++] = nanos;
+        }
+
+        synchronized void reset() {
+            count = 0;
+        }
+
+        synchronized double percentile(double p) {
+            if (count == 0) {
+                return 0;
+            }
+            long[] sorted = Arrays.copyOf(samples, count);
+            Arrays.sort(sorted);
+            return sorted[Math.min(count - 1, (int) Math.ceil(p * count) - 1)];
+        }
+    }
+
+    /** One thread sending small messages at a fixed 1,000 per second; latency measured at the receiver. */
+    private void latency(PrintWriter out, ClusterNode sender, Latencies latencies, Floor floor, String prefix, String table, Duration duration)
+            throws Exception {
+        latencies.reset();
+        paced(duration, () -> sender.serverSideEmit("b", System.nanoTime(), "hello"));
+        Thread.sleep(500);
+        double p50 = latencies.percentile(0.50) / 1e3;
+        double p99 = latencies.percentile(0.99) / 1e3;
+        double floor50;
+        double floor99;
+        try (FloorListener listener = new FloorListener(floor, prefix + "#floor", table); Connection c = floor.connect();
+             PreparedStatement s = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+            paced(duration, () -> {
+                s.setString(1, prefix + "#floor");
+                s.setString(2, "{\"type\":9,\"data\":{\"packet\":[\"b\"," + System.nanoTime() + ",\"hello\"]},\"uid\":\"floor\",\"nsp\":\"/bench\"}");
+                try (ResultSet rs = s.executeQuery()) {
+                    rs.next();
+                }
+            });
+            Thread.sleep(500);
+            floor50 = listener.latencies.percentile(0.50) / 1e3;
+            floor99 = listener.latencies.percentile(0.99) / 1e3;
+        }
+        out.printf("latency at 1,000 msg/s (small JSON, send to receive): pgkit p50 %.0f µs, p99 %.0f µs | floor p50 %.0f µs, p99 %.0f µs%n",
+                p50, p99, floor50, floor99);
+        out.flush();
+    }
+
+    private static void paced(Duration duration, Sender send) throws Exception {
+        long start = System.nanoTime();
+        long count = duration.toMillis();
+        for (long i = 0; i < count; i++) {
+            long due = start + i * 1_000_000L;
+            long wait = due - System.nanoTime();
+            if (wait > 0) {
+                LockSupport.parkNanos(wait);
+            }
+            send.send();
+        }
+    }
+
+    /** Two idle nodes with the default heartbeat: what each sends per minute. */
+    private void idle(PrintWriter out, Pgkit a, Pgkit b, String prefix) throws Exception {
+        BroadcastOptions options = BroadcastOptions.defaults().withChannelPrefix(prefix + "-idle");
+        Broadcast first = a.broadcast(options);
+        Broadcast second = b.broadcast(options);
+        try (ClusterNode x = first.join("/"); ClusterNode y = second.join("/")) {
+            Thread.sleep(1_000);
+            long before = first.notificationsSent() + second.notificationsSent();
+            Thread.sleep(idleSeconds * 1000L);
+            long sent = first.notificationsSent() + second.notificationsSent() - before;
+            out.printf("idle: %.1f NOTIFYs per node per minute (heartbeat every %d s while idle, 2 nodes over %d s; membership needs one "
+                    + "message per heartbeatTimeout of %d s); the Node adapter sends 12 per namespace per minute%n",
+                    sent / 2.0 / (idleSeconds / 60.0), options.heartbeatInterval().toSeconds(), idleSeconds, options.heartbeatTimeout().toSeconds());
+            if (x.serverCount() != 2 || y.serverCount() != 2) {
+                out.println("  (warning: the idle nodes lost sight of each other)");
+            }
+        }
+        out.flush();
+    }
+}
