@@ -115,18 +115,22 @@ final class BroadcastBench extends DatabaseCommand {
             String table = "\"" + senderKit.schema() + "\".\"" + options.tableName() + "\"";
             out.printf("pgkit bench broadcast on %s, %d s per cell after 1 s warm-up, %d cores%n", senderKit.status().server(), seconds,
                     Runtime.getRuntime().availableProcessors());
-            out.printf("%-12s %5s %12s %10s %10s | %12s %7s%n", "message", "conc", "pgkit msg/s", "msgs/stmt", "p99 µs", "floor msg/s", "ratio");
+            out.printf("%-12s %5s %12s %10s %10s %12s | %12s %10s %7s%n", "message", "conc", "pgkit msg/s", "sent/s", "msgs/stmt", "e2e p99 µs",
+                    "floor msg/s", "sent/s", "ratio");
+            out.println("(msg/s: received by the other node in the window; sent/s: committed by the senders)");
             for (Kind kind : Kind.values()) {
                 for (int clients : concurrencies) {
                     long statements0 = sending.batchesSent();
                     long notifications0 = sending.notificationsSent();
                     latencies.reset();
                     double pgkit = measure(clients, warmup, duration, received, () -> sender.serverSideEmit("b", System.nanoTime(), kind.payload));
+                    double pgkitSent = lastSendRate;
                     double perStatement = (sending.notificationsSent() - notifications0) / (double) Math.max(1, sending.batchesSent() - statements0);
                     double p99 = latencies.percentile(0.99) / 1e3;
                     try (FloorListener listener = new FloorListener(floor, prefix + "#floor", table)) {
                         double floorRate = measureFloor(floor, listener, kind, clients, warmup, duration, prefix + "#floor", table);
-                        out.printf("%-12s %5d %12.0f %10.1f %10.0f | %12.0f %7.2f%n", kind.label, clients, pgkit, perStatement, p99, floorRate, pgkit / floorRate);
+                        out.printf("%-12s %5d %12.0f %10.0f %10.1f %12.0f | %12.0f %10.0f %7.2f%n", kind.label, clients, pgkit, pgkitSent, perStatement, p99,
+                                floorRate, lastSendRate, pgkit / floorRate);
                     }
                     out.flush();
                 }
@@ -159,10 +163,13 @@ final class BroadcastBench extends DatabaseCommand {
             }
             Thread.sleep(warmup.toMillis());
             long start = received.get();
+            long sentStart = sent.get();
             long t0 = System.nanoTime();
             Thread.sleep(duration.toMillis());
             long got = received.get() - start;
-            double rate = got / ((System.nanoTime() - t0) / 1e9);
+            double elapsed = (System.nanoTime() - t0) / 1e9;
+            double rate = got / elapsed;
+            lastSendRate = (sent.get() - sentStart) / elapsed;
             for (Future<?> f : futures) {
                 f.get(duration.toSeconds() + 120, TimeUnit.SECONDS);
             }
@@ -175,6 +182,9 @@ final class BroadcastBench extends DatabaseCommand {
             pool.shutdownNow();
         }
     }
+
+    /** Messages per second the senders of the last measured cell committed (the receiver may lag behind). */
+    private static volatile double lastSendRate;
 
     @FunctionalInterface
     interface Sender {

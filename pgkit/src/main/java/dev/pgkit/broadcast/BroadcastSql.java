@@ -18,6 +18,10 @@ final class BroadcastSql {
      * Not safe to repeat: the messages would be sent twice.
      */
     final Sql publish;
+    /**
+     * The same for a batch without spilled messages: params channels text[], payloads text[]. Not safe to repeat.
+     */
+    final Sql publishInline;
     /** params: attachment id. */
     final Sql attachmentGet;
 
@@ -38,6 +42,9 @@ final class BroadcastSql {
                          '{"uid":' || to_json(m.uid)::text || ',"type":' || m.type || ',"attachmentId":"' || ids.id || '"}'))
                 FROM m LEFT JOIN spilled ON spilled.ord = m.ord LEFT JOIN ids ON ids.rank = spilled.rank
                 ORDER BY m.ord""".formatted(attachments));
+        publishInline = Sql.write("broadcast.publishInline", """
+                SELECT pg_notify(m.channel, m.payload) FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS m(channel, payload, ord)
+                ORDER BY m.ord""");
         attachmentGet = Sql.read("broadcast.attachmentGet", "SELECT payload FROM " + attachments + " WHERE id = ?");
     }
 }

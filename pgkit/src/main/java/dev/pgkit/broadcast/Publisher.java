@@ -150,20 +150,34 @@ final class Publisher {
             uids[i] = m.uid();
             types[i] = m.type();
         }
-        database.query(sql.publish, channels[0], s -> {
-            Connection c = s.getConnection();
-            s.setArray(1, c.createArrayOf("text", channels));
-            s.setArray(2, c.createArrayOf("text", inlines));
-            s.setArray(3, c.createArrayOf("bytea", attachments));
-            s.setArray(4, c.createArrayOf("text", uids));
-            s.setArray(5, c.createArrayOf("int4", types));
-        }, rs -> {
-            while (rs.next()) {
-                // one row per notification
-            }
-            return null;
-        });
+        boolean spilled = false;
+        for (byte[] attachment : attachments) {
+            spilled |= attachment != null;
+        }
+        if (spilled) {
+            database.query(sql.publish, channels[0], s -> {
+                Connection c = s.getConnection();
+                s.setArray(1, c.createArrayOf("text", channels));
+                s.setArray(2, c.createArrayOf("text", inlines));
+                s.setArray(3, c.createArrayOf("bytea", attachments));
+                s.setArray(4, c.createArrayOf("text", uids));
+                s.setArray(5, c.createArrayOf("int4", types));
+            }, Publisher::drain);
+        } else {
+            database.query(sql.publishInline, channels[0], s -> {
+                Connection c = s.getConnection();
+                s.setArray(1, c.createArrayOf("text", channels));
+                s.setArray(2, c.createArrayOf("text", inlines));
+            }, Publisher::drain);
+        }
         notifications.addAndGet(n);
         batches.incrementAndGet();
+    }
+
+    private static Void drain(java.sql.ResultSet rs) throws java.sql.SQLException {
+        while (rs.next()) {
+            // one row per notification
+        }
+        return null;
     }
 }
