@@ -1,5 +1,6 @@
 package dev.pgkit.broadcast;
 
+import dev.pgkit.LogOffset;
 import dev.pgkit.internal.AdapterRegistry;
 import dev.pgkit.internal.Cleanup;
 import dev.pgkit.internal.Context;
@@ -36,6 +37,7 @@ public final class Broadcast {
     private final BroadcastOptions options;
     private final BroadcastSql sql;
     private final Publisher publisher;
+    private final Publisher durablePublisher;
     private final Set<ClusterNode> nodes = ConcurrentHashMap.newKeySet();
     private final AtomicLong missingAttachments = new AtomicLong();
     private final AtomicLong unreadable = new AtomicLong();
@@ -51,15 +53,17 @@ public final class Broadcast {
         this.context = context;
         this.options = options;
         this.sql = new BroadcastSql(context.schema(), BroadcastSchema.table(options));
-        this.publisher = new Publisher(context.database(), sql);
+        this.publisher = new Publisher(context.database(), sql, false);
+        this.durablePublisher = options.durable() ? new Publisher(context.database(), sql, true) : null;
         Duration age = options.cleanupInterval().compareTo(ATTACHMENT_SAFE_AGE) > 0 ? options.cleanupInterval() : ATTACHMENT_SAFE_AGE;
-        Cleanup old = BroadcastSchema.cleanup(options.tableName(), age);
+        List<Cleanup> cleanups = new java.util.ArrayList<>(List.of(BroadcastSchema.cleanup(options.tableName(), age)));
+        options.durableRetention().ifPresent(retention -> cleanups.add(BroadcastSchema.messagesCleanup(retention)));
         long every = options.cleanupInterval().toMillis();
         this.cleanup = context.scheduler().scheduleWithFixedDelay(() -> {
             try {
                 context.poolWork().execute(() -> {
                     try {
-                        context.housekeeper().run(old);
+                        cleanups.forEach(context.housekeeper()::run);
                     } catch (RuntimeException e) {
                         log.warn("pgkit broadcast: attachment cleanup failed: {}", e.toString());
                     }
@@ -84,7 +88,23 @@ public final class Broadcast {
      * @throws dev.pgkit.PgkitConnectionException if the channel could not be LISTENed within 10 s
      */
     public ClusterNode join(String namespace) {
-        ClusterNode node = new ClusterNode(this, namespace);
+        ClusterNode node = new ClusterNode(this, namespace, Optional.empty());
+        nodes.add(node);
+        return node;
+    }
+
+    /**
+     * Durable mode: joins {@code namespace} and first receives every message published on it after
+     * {@code resumeAfter} (a previous node's {@link ClusterNode#offset()}) that is still within the retention,
+     * in order per sender, each once.
+     *
+     * @throws IllegalStateException if these options are not durable
+     */
+    public ClusterNode join(String namespace, LogOffset resumeAfter) {
+        if (!options.durable()) {
+            throw new IllegalStateException("join(namespace, resumeAfter) needs durable mode: BroadcastOptions.withDurable(retention)");
+        }
+        ClusterNode node = new ClusterNode(this, namespace, Optional.of(java.util.Objects.requireNonNull(resumeAfter, "resumeAfter")));
         nodes.add(node);
         return node;
     }
@@ -94,14 +114,14 @@ public final class Broadcast {
         return Emitter.standalone(this, "/");
     }
 
-    /** Notifications this process sent (one per message, spilled or not). */
+    /** Notifications this process sent (one per message, spilled or not; in durable mode one wake-up per batch). */
     public long notificationsSent() {
-        return publisher.notifications();
+        return publisher.notifications() + (durablePublisher == null ? 0 : durablePublisher.notifications());
     }
 
-    /** Statements that sent them: fewer than the notifications when concurrent senders were batched. */
+    /** Statements that sent them: fewer than the messages when concurrent senders were batched. */
     public long batchesSent() {
-        return publisher.batches();
+        return publisher.batches() + (durablePublisher == null ? 0 : durablePublisher.batches());
     }
 
     /** Announced attachments that were not in the table when read (logged each time). */
@@ -136,6 +156,23 @@ public final class Broadcast {
 
     void send(Outgoing message) {
         publisher.send(message);
+    }
+
+    void sendDurable(Outgoing message) {
+        durablePublisher.send(message);
+    }
+
+    BroadcastSql sql() {
+        return sql;
+    }
+
+    /** Where a new durable reader starts: after every transaction that has ended (the commit-safe horizon). */
+    LogOffset durableStart() {
+        long horizon = context.database().query(sql.durableStart, "horizon", s -> { }, rs -> {
+            rs.next();
+            return rs.getLong(1);
+        });
+        return new LogOffset(Math.max(0, horizon - 1), Long.MAX_VALUE);
     }
 
     Optional<byte[]> attachment(long id) {

@@ -2,6 +2,7 @@ package dev.pgkit.broadcast;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Options of a {@link Broadcast}, with the names and defaults of {@code @socket.io/postgres-adapter}
@@ -21,9 +22,15 @@ import java.util.Objects;
  * @param cleanupInterval   how often this process deletes old attachments (default 30 s); only those
  *                          older than {@link Broadcast#ATTACHMENT_SAFE_AGE} and this interval, so a slow
  *                          reader still finds its attachment
+ * @param durableRetention  empty (the default, and what Node servers understand): messages go out as
+ *                          notifications. Present: durable mode, pgkit to pgkit only: messages published with
+ *                          {@link ClusterNode#serverSideEmit} are stored for this long and read in commit order,
+ *                          so a node whose listener reconnects, or that rejoins from its last offset within the
+ *                          retention, receives every one exactly once, in order per sender
  */
 public record BroadcastOptions(String channelPrefix, String tableName, int payloadThreshold, Duration requestsTimeout,
-                               Duration heartbeatInterval, Duration heartbeatTimeout, Duration cleanupInterval) {
+                               Duration heartbeatInterval, Duration heartbeatTimeout, Duration cleanupInterval,
+                               Optional<Duration> durableRetention) {
     /** The attachment table's name in the Node adapter's documentation. */
     public static final String DEFAULT_TABLE = "socket_io_attachments";
     /** The longest channel prefix accepted, in bytes (a namespace needs room in the 63-byte channel name). */
@@ -45,6 +52,8 @@ public record BroadcastOptions(String channelPrefix, String tableName, int paylo
         positive("heartbeatInterval", heartbeatInterval);
         positive("heartbeatTimeout", heartbeatTimeout);
         positive("cleanupInterval", cleanupInterval);
+        Objects.requireNonNull(durableRetention, "durableRetention must not be null (Optional.empty() for non-durable)");
+        durableRetention.ifPresent(retention -> positive("durableRetention", retention));
         if (heartbeatTimeout.compareTo(heartbeatInterval) <= 0) {
             throw new IllegalArgumentException("heartbeatTimeout (" + heartbeatTimeout.toMillis() + " ms) must be longer than heartbeatInterval ("
                     + heartbeatInterval.toMillis() + " ms), or every node is considered gone between two heartbeats");
@@ -61,36 +70,50 @@ public record BroadcastOptions(String channelPrefix, String tableName, int paylo
     /** The Node adapter's defaults. */
     public static BroadcastOptions defaults() {
         return new BroadcastOptions("socket.io", DEFAULT_TABLE, 8000, Duration.ofMillis(5000), Duration.ofMillis(5000),
-                Duration.ofMillis(10000), Duration.ofMillis(30000));
+                Duration.ofMillis(10000), Duration.ofMillis(30000), Optional.empty());
     }
 
     /** A copy with another channel prefix. */
     public BroadcastOptions withChannelPrefix(String channelPrefix) {
-        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval);
+        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval, durableRetention);
     }
 
     /** A copy with another attachment table. */
     public BroadcastOptions withTableName(String tableName) {
-        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval);
+        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval, durableRetention);
     }
 
     /** A copy with another payload threshold. */
     public BroadcastOptions withPayloadThreshold(int payloadThreshold) {
-        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval);
+        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval, durableRetention);
     }
 
     /** A copy with another requests timeout. */
     public BroadcastOptions withRequestsTimeout(Duration requestsTimeout) {
-        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval);
+        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval, durableRetention);
     }
 
     /** A copy with another heartbeat interval and timeout. */
     public BroadcastOptions withHeartbeat(Duration heartbeatInterval, Duration heartbeatTimeout) {
-        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval);
+        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval, durableRetention);
+    }
+
+    /**
+     * A copy in durable mode (pgkit to pgkit only; Node servers must not share its channels): published
+     * messages are kept for {@code retention}.
+     */
+    public BroadcastOptions withDurable(Duration retention) {
+        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval,
+                Optional.of(retention));
+    }
+
+    /** Whether durable mode is on. */
+    public boolean durable() {
+        return durableRetention.isPresent();
     }
 
     /** A copy with another cleanup interval. */
     public BroadcastOptions withCleanupInterval(Duration cleanupInterval) {
-        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval);
+        return new BroadcastOptions(channelPrefix, tableName, payloadThreshold, requestsTimeout, heartbeatInterval, heartbeatTimeout, cleanupInterval, durableRetention);
     }
 }

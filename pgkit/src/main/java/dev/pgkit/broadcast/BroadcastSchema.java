@@ -22,9 +22,13 @@ final class BroadcastSchema {
     /** The attachment table's default name, its placeholder in the DDL. */
     static final String ATTACHMENTS = BroadcastOptions.DEFAULT_TABLE;
     static final String CLEANUP_NAME = "broadcast.attachments.old";
+    /** The durable mode's message table. */
+    static final String MESSAGES = "pgkit_broadcast_messages";
+    static final String MESSAGES_CLEANUP_NAME = "broadcast.messages.expired";
 
     private static final SchemaComponent SCHEMA = new SchemaComponent("broadcast",
-            List.of(new Migration(1, "Socket.IO attachment table", "dev/pgkit/schema/broadcast/V1__attachments.sql")),
+            List.of(new Migration(1, "Socket.IO attachment table", "dev/pgkit/schema/broadcast/V1__attachments.sql"),
+                    new Migration(2, "durable messages", "dev/pgkit/schema/broadcast/V2__durable_messages.sql")),
             requirements());
 
     private BroadcastSchema() {
@@ -36,9 +40,15 @@ final class BroadcastSchema {
 
     static Component component(BroadcastOptions options) {
         String table = options.tableName();
-        return new Component(SCHEMA.bind(null, Map.of(ATTACHMENTS, table(options))),
-                List.of(cleanup(table, Broadcast.ATTACHMENT_SAFE_AGE)),
-                List.of(new StatusTable(table, Optional.of("created_at < now() - interval '" + Broadcast.ATTACHMENT_SAFE_AGE.toSeconds() + " seconds'"))));
+        List<Cleanup> cleanups = new ArrayList<>(List.of(cleanup(table, Broadcast.ATTACHMENT_SAFE_AGE)));
+        options.durableRetention().ifPresent(retention -> cleanups.add(messagesCleanup(retention)));
+        return new Component(SCHEMA.bind(null, Map.of(ATTACHMENTS, table(options))), cleanups,
+                List.of(new StatusTable(table, Optional.of("created_at < now() - interval '" + Broadcast.ATTACHMENT_SAFE_AGE.toSeconds() + " seconds'")),
+                        StatusTable.kept(MESSAGES)));
+    }
+
+    static Cleanup messagesCleanup(java.time.Duration retention) {
+        return Cleanup.olderThan(MESSAGES_CLEANUP_NAME, MESSAGES, "created_at", retention);
     }
 
     static Cleanup cleanup(String table, java.time.Duration age) {
@@ -51,6 +61,10 @@ final class BroadcastSchema {
         all.addAll(Requirement.columns(ATTACHMENTS, "SELECT", "id", "created_at", "payload"));
         all.addAll(Requirement.columns(ATTACHMENTS, "INSERT", "payload"));
         all.add(Requirement.serial(ATTACHMENTS, "id"));
+        all.add(Requirement.table(MESSAGES, "DELETE"));
+        all.addAll(Requirement.columns(MESSAGES, "SELECT", "seq", "tx", "channel", "sender", "message", "created_at"));
+        all.addAll(Requirement.columns(MESSAGES, "INSERT", "channel", "sender", "message"));
+        all.add(Requirement.serial(MESSAGES, "seq"));
         return all;
     }
 }

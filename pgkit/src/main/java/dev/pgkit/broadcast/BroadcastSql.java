@@ -22,6 +22,15 @@ final class BroadcastSql {
      * The same for a batch without spilled messages: params channels text[], payloads text[]. Not safe to repeat.
      */
     final Sql publishInline;
+    /**
+     * Durable mode: stores a batch of messages and wakes their channels' readers in the same transaction.
+     * params: channels text[], senders text[], msgpack messages bytea[]. Not safe to repeat.
+     */
+    final Sql publishDurable;
+    /** Durable mode: the horizon a new reader starts at (every transaction below it has ended). */
+    final Sql durableStart;
+    /** The message table, qualified. */
+    final String messages;
     /** params: attachment id. */
     final Sql attachmentGet;
 
@@ -45,6 +54,15 @@ final class BroadcastSql {
         publishInline = Sql.write("broadcast.publishInline", """
                 SELECT pg_notify(m.channel, m.payload) FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS m(channel, payload, ord)
                 ORDER BY m.ord""");
+        messages = schema.qualify(BroadcastSchema.MESSAGES);
+        publishDurable = Sql.write("broadcast.publishDurable", """
+                WITH m AS (
+                  SELECT * FROM unnest(?::text[], ?::text[], ?::bytea[]) WITH ORDINALITY AS m(channel, sender, message, ord)
+                ), stored AS (
+                  INSERT INTO %1$s (channel, sender, message) SELECT channel, sender, message FROM m ORDER BY ord RETURNING channel
+                )
+                SELECT pg_notify(c.channel, '') FROM (SELECT DISTINCT channel FROM stored) c""".formatted(messages));
+        durableStart = Sql.read("broadcast.durableStart", "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint");
         attachmentGet = Sql.read("broadcast.attachmentGet", "SELECT payload FROM " + attachments + " WHERE id = ?");
     }
 }

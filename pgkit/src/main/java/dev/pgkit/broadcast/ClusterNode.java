@@ -3,6 +3,7 @@ package dev.pgkit.broadcast;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pgkit.LogOffset;
 import dev.pgkit.PgkitConnectionException;
 import dev.pgkit.PgkitException;
 import dev.pgkit.PgkitTimeoutException;
@@ -13,6 +14,7 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -56,8 +58,13 @@ public final class ClusterNode implements AutoCloseable {
     private final AtomicBoolean heartbeatQueued = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile long lastPublished = System.nanoTime();
+    /** Delivery of messages from the inbox and the durable reader, one at a time. */
+    private final Object dispatchLock = new Object();
+    /** Durable mode: where reading starts (fixed at join), and the reader, started by the first {@link #on}. */
+    private final LogOffset durableStart;
+    private DurableReader durable;
 
-    ClusterNode(Broadcast broadcast, String namespace) {
+    ClusterNode(Broadcast broadcast, String namespace, Optional<LogOffset> resumeAfter) {
         this.broadcast = broadcast;
         this.options = broadcast.options();
         this.namespace = Wire.namespace(namespace);
@@ -76,6 +83,16 @@ public final class ClusterNode implements AutoCloseable {
             subscription.close();
             throw new PgkitConnectionException("could not LISTEN on channel " + channel + " within " + ACTIVATION_TIMEOUT.toSeconds()
                     + " s: is the server reachable and not behind a transaction-mode pooler?", e instanceof ExecutionException ? e.getCause() : e);
+        }
+        if (options.durable()) {
+            try {
+                this.durableStart = resumeAfter.orElseGet(broadcast::durableStart);
+            } catch (RuntimeException e) {
+                subscription.close();
+                throw e;
+            }
+        } else {
+            this.durableStart = null;
         }
         long tick = Math.max(50, Math.min(1000, Math.min(options.heartbeatInterval().toMillis(), options.heartbeatTimeout().toMillis()) / 5));
         this.ticker = broadcast.context().scheduler().scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.MILLISECONDS);
@@ -123,7 +140,24 @@ public final class ClusterNode implements AutoCloseable {
     public void serverSideEmit(String event, Object... args) {
         ObjectNode data = Wire.NODES.objectNode();
         data.set("packet", packet(event, args));
+        if (options.durable()) {
+            checkOpen(Wire.SERVER_SIDE_EMIT);
+            broadcast.sendDurable(Outgoing.durable(channel, Wire.SERVER_SIDE_EMIT, data, uid, namespace));
+            lastPublished = System.nanoTime();
+            return;
+        }
         send(Wire.SERVER_SIDE_EMIT, data);
+    }
+
+    /**
+     * Durable mode: the offset of the last durable message delivered to this node; pass it to
+     * {@link Broadcast#join(String, LogOffset)} to resume after a restart. Empty when not durable.
+     */
+    public synchronized Optional<LogOffset> offset() {
+        if (!options.durable()) {
+            return Optional.empty();
+        }
+        return Optional.of(durable == null ? durableStart : durable.offset());
     }
 
     /**
@@ -156,7 +190,9 @@ public final class ClusterNode implements AutoCloseable {
 
     /**
      * Calls {@code listener} for each {@code event} another node or an emitter sends; {@code close()} the result to
-     * stop. Listeners of this node run one at a time, in arrival order, on a pgkit thread: keep them short.
+     * stop. Listeners of this node run one at a time, in arrival order, on a pgkit thread: keep them short. In
+     * durable mode the first call starts reading the stored messages (from the node's join, or its resume offset),
+     * so register every listener before publishing anything the node must see.
      */
     public AutoCloseable on(String event, Consumer<ServerSideEvent> listener) {
         checkEvent(event);
@@ -164,10 +200,24 @@ public final class ClusterNode implements AutoCloseable {
             throw new IllegalArgumentException("listener must not be null");
         }
         listeners.computeIfAbsent(event, e -> new CopyOnWriteArrayList<>()).add(listener);
+        startDurable();
         return () -> listeners.computeIfPresent(event, (e, list) -> {
             list.remove(listener);
             return list.isEmpty() ? null : list;
         });
+    }
+
+    /** Durable mode: the first listener starts reading the stored messages, so a rejoining node's backlog reaches it. */
+    private synchronized void startDurable() {
+        if (options.durable() && durable == null && !closed.get()) {
+            durable = new DurableReader(broadcast.context(), broadcast.sql(), channel, uid, durableStart, this::onMessage);
+        }
+    }
+
+    private synchronized void stopDurable() {
+        if (durable != null) {
+            durable.close();
+        }
     }
 
     // ---------------------------------------------------------------- the other servers' sockets
@@ -216,6 +266,12 @@ public final class ClusterNode implements AutoCloseable {
     // ---------------------------------------------------------------- receiving
 
     private void onMessage(JsonNode message) {
+        synchronized (dispatchLock) {
+            handle(message);
+        }
+    }
+
+    private void handle(JsonNode message) {
         String from = message.path("uid").textValue();
         if (from != null && !Wire.EMITTER_UID.equals(from)) {
             membership.seen(from);
@@ -315,10 +371,14 @@ public final class ClusterNode implements AutoCloseable {
         sendTracked(namespace, type, data);
     }
 
-    private void sendTracked(String nsp, int type, JsonNode data) {
+    private void checkOpen(int type) {
         if (closed.get() && type != Wire.ADAPTER_CLOSE) {
             throw new IllegalStateException("cluster node " + uid + " on " + namespace + " is closed");
         }
+    }
+
+    private void sendTracked(String nsp, int type, JsonNode data) {
+        checkOpen(type);
         broadcast.send(Outgoing.of(channel, type, data, uid, nsp, options.payloadThreshold()));
         lastPublished = System.nanoTime();
     }
@@ -388,6 +448,7 @@ public final class ClusterNode implements AutoCloseable {
         }
         ticker.cancel(false);
         subscription.close();
+        stopDurable();
         requests.finishAll();
         try {
             send(Wire.ADAPTER_CLOSE, null);
@@ -402,6 +463,7 @@ public final class ClusterNode implements AutoCloseable {
         if (closed.compareAndSet(false, true)) {
             ticker.cancel(false);
             subscription.close();
+            stopDurable();
             requests.finishAll();
             broadcast.left(this);
         }

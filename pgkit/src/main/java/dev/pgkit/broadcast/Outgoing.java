@@ -37,6 +37,16 @@ record Outgoing(String channel, String inline, byte[] attachment, String uid, in
         return new Outgoing(channel, null, Wire.msgpack(envelope), uid, type);
     }
 
+    /** A message for the durable table: always its whole msgpack (binary or not, any size). */
+    static Outgoing durable(String channel, int type, JsonNode data, String uid, String namespace) {
+        ObjectNode envelope = Wire.NODES.objectNode();
+        envelope.put("type", type);
+        envelope.set("data", data);
+        envelope.put("uid", uid);
+        envelope.put("nsp", namespace);
+        return new Outgoing(channel, null, Wire.msgpack(envelope), uid, type);
+    }
+
     boolean spilled() {
         return attachment != null;
     }

@@ -26,15 +26,21 @@ final class Publisher {
 
     private final Database database;
     private final BroadcastSql sql;
+    private final boolean durable;
     private final Object lock = new Object();
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     private boolean sending;
     private final AtomicLong notifications = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
 
-    Publisher(Database database, BroadcastSql sql) {
+    /**
+     * @param durable whether the messages are stored in the durable message table (each batch waking its
+     *                channels' readers) rather than sent as notifications
+     */
+    Publisher(Database database, BroadcastSql sql, boolean durable) {
         this.database = database;
         this.sql = sql;
+        this.durable = durable;
     }
 
     private static final class Pending {
@@ -136,6 +142,10 @@ final class Publisher {
     }
 
     private void write(List<Pending> batch) {
+        if (durable) {
+            writeDurable(batch);
+            return;
+        }
         int n = batch.size();
         String[] channels = new String[n];
         String[] inlines = new String[n];
@@ -179,5 +189,26 @@ final class Publisher {
             // one row per notification
         }
         return null;
+    }
+
+    private void writeDurable(List<Pending> batch) {
+        int n = batch.size();
+        String[] channels = new String[n];
+        String[] senders = new String[n];
+        byte[][] messages = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            Outgoing m = batch.get(i).message;
+            channels[i] = m.channel();
+            senders[i] = m.uid();
+            messages[i] = m.attachment();
+        }
+        database.query(sql.publishDurable, channels[0], s -> {
+            Connection c = s.getConnection();
+            s.setArray(1, c.createArrayOf("text", channels));
+            s.setArray(2, c.createArrayOf("text", senders));
+            s.setArray(3, c.createArrayOf("bytea", messages));
+        }, Publisher::drain);
+        notifications.addAndGet(1); // one wake-up per batch (per channel)
+        batches.incrementAndGet();
     }
 }
