@@ -141,6 +141,36 @@ class BroadcastClusterTest {
     }
 
     @Test
+    void identicalMessagesSentConcurrentlyAreEachDelivered() throws Exception {
+        List<ClusterNode> nodes = join(options(), "/same");
+        java.util.concurrent.atomic.AtomicInteger got = new java.util.concurrent.atomic.AtomicInteger();
+        nodes.get(1).on("same", e -> got.incrementAndGet());
+        int threads = 8;
+        int each = 100;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < each; i++) {
+                        nodes.get(0).serverSideEmit("same", "x"); // PostgreSQL folds identical notifications of one transaction
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        await("every identical message arrived", 30, () -> got.get() >= threads * each);
+        Thread.sleep(300);
+        assertThat(got.get()).isEqualTo(threads * each);
+        nodes.forEach(ClusterNode::close);
+    }
+
+    @Test
     void nodesCountEachOtherAndAClosedNodeLeavesAtOnce() throws Exception {
         BroadcastOptions options = options().withHeartbeat(Duration.ofSeconds(30), Duration.ofSeconds(60));
         List<ClusterNode> nodes = join(options, "/members");
