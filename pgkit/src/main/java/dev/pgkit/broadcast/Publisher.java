@@ -23,6 +23,8 @@ final class Publisher {
     /** Most messages, and bytes, in one statement. */
     static final int MAX_BATCH = 512;
     static final int MAX_BATCH_BYTES = 8 << 20;
+    /** Most batches one caller sends in a row for others before it returns. */
+    static final int MAX_ROUNDS = 32;
 
     private final Database database;
     private final BroadcastSql sql;
@@ -99,19 +101,28 @@ final class Publisher {
                     sending = true;
                     batch = take();
                 }
-                RuntimeException failure = null;
-                try {
-                    write(batch);
-                } catch (RuntimeException e) {
-                    failure = e;
-                }
-                synchronized (lock) {
-                    for (Pending p : batch) {
-                        p.done = true;
-                        p.failure = failure;
+                // send, and keep sending what others queued meanwhile: handing the sender's role to a thread that must
+                // first be scheduled would stall the pipeline between batches (a follower's wake-up is not free)
+                for (int round = 1; ; round++) {
+                    RuntimeException failure = null;
+                    try {
+                        write(batch);
+                    } catch (RuntimeException e) {
+                        failure = e;
                     }
-                    sending = false;
-                    lock.notifyAll();
+                    synchronized (lock) {
+                        for (Pending p : batch) {
+                            p.done = true;
+                            p.failure = failure;
+                        }
+                        if (queue.isEmpty() || round >= MAX_ROUNDS || me.done && Thread.currentThread().isInterrupted()) {
+                            sending = false;
+                            lock.notifyAll();
+                            break;
+                        }
+                        lock.notifyAll();
+                        batch = take();
+                    }
                 }
             }
         } finally {
