@@ -49,8 +49,9 @@ public final class ConversationStore {
 
     static {
         // built by Pgkit#conversation through the registry, so no public member takes pgkit's internal Context
-        AdapterRegistry.register(ConversationStore.class, ConversationOptions.class, ConversationSchema.component(ConversationOptions.defaults()),
-                ConversationStore::new);
+        // the retention (an option) is one of the component's cleanups, so housekeeping runs it
+        AdapterRegistry.register(ConversationStore.class, ConversationOptions.class, ConversationOptions.defaults(),
+                ConversationSchema::component, ConversationStore::new);
     }
 
     private ConversationStore(Context context, ConversationOptions options) {
@@ -60,6 +61,9 @@ public final class ConversationStore {
         this.sql = new ConversationSql(context.schema());
         this.rows = new Rows(codec);
         this.options = options;
+        // the registry prepared the component of the first options used on this Pgkit; a store with another
+        // retention adds its own cleanup (registering an equal component again changes nothing)
+        context.housekeeper().register(ConversationSchema.component(options));
     }
 
     /** How long history is kept, if housekeeping removes old entries. */
