@@ -5,7 +5,8 @@
 -- are not JSON objects are skipped); created_at becomes the earliest, updated_in and last_interaction
 -- the latest; the history of the others is re-pointed to the survivor, and they are deleted. Each
 -- merge is recorded in contact_merge (read by ConversationStore#merges) and summed up in a NOTICE.
--- The table is locked for the migration's short transaction, so no writer adds a duplicate meanwhile.
+-- The table is locked (inside the block, so that the script also runs outside a transaction block, as a
+-- DBA may apply `pgkit schema` output) until the unique index exists, so no writer adds a duplicate meanwhile.
 CREATE TABLE IF NOT EXISTS ${schema}.contact_merge (
   merged_at timestamptz NOT NULL DEFAULT now(),
   phone VARCHAR(255) NOT NULL,
@@ -13,7 +14,6 @@ CREATE TABLE IF NOT EXISTS ${schema}.contact_merge (
   merged_ids INTEGER[] NOT NULL,
   history_moved BIGINT NOT NULL
 );
-LOCK TABLE ${schema}.contact IN ACCESS EXCLUSIVE MODE;
 DO $merge$
 DECLARE
   dup record;
@@ -23,6 +23,7 @@ DECLARE
   phones integer := 0;
   removed integer := 0;
 BEGIN
+  LOCK TABLE ${schema}.contact IN ACCESS EXCLUSIVE MODE;
   FOR dup IN
     SELECT c.phone, array_agg(c.id ORDER BY c.id) AS ids
     FROM ${schema}.contact c
@@ -57,6 +58,6 @@ BEGIN
     RAISE NOTICE 'pgkit conversation: merged % duplicate contacts of % phones into their oldest contact (see table contact_merge)',
       removed, phones;
   END IF;
+  CREATE UNIQUE INDEX IF NOT EXISTS contact_phone_key ON ${schema}.contact (phone);
 END
 $merge$;
-CREATE UNIQUE INDEX IF NOT EXISTS contact_phone_key ON ${schema}.contact (phone);
