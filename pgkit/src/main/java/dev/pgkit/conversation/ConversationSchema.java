@@ -27,6 +27,8 @@ final class ConversationSchema {
             List.of(Requirement.table(CONTACT, "SELECT"), Requirement.table(CONTACT, "INSERT"), Requirement.table(CONTACT, "UPDATE"),
                     Requirement.table(CONTACT, "DELETE"), Requirement.serial(CONTACT, "id"),
                     Requirement.table(HISTORY, "SELECT"), Requirement.table(HISTORY, "INSERT"), Requirement.table(HISTORY, "DELETE"),
+                    // the retention cleanup locks the rows it deletes (FOR UPDATE SKIP LOCKED), which takes UPDATE on a column
+                    Requirement.columns(HISTORY, "UPDATE", "updated_in").get(0),
                     Requirement.serial(HISTORY, "id"),
                     Requirement.table(CONTACT_MERGE, "SELECT")));
 
