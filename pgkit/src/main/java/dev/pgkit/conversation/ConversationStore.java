@@ -60,10 +60,7 @@ public final class ConversationStore {
         this.codec = context.codec();
         this.sql = new ConversationSql(context.schema());
         this.rows = new Rows(codec);
-        this.options = options;
-        // the registry prepared the component of the first options used on this Pgkit; a store with another
-        // retention adds its own cleanup (registering an equal component again changes nothing)
-        context.housekeeper().register(ConversationSchema.component(options));
+        this.options = options; // its retention is a cleanup of the component the registry prepared for these options
     }
 
     /** How long history is kept, if housekeeping removes old entries. */

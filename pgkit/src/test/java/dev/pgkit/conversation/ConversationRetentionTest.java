@@ -36,6 +36,7 @@ class ConversationRetentionTest {
         Pgkit pgkit = Db.builder(postgres, TestPostgres.uniqueName("conversation_retention"))
                 .housekeepingInterval(Duration.ofMillis(200)).build();
         try {
+            pgkit.conversation(); // a store without retention first: the tables are prepared, the later retention still registers
             ConversationStore store = pgkit.conversation(ConversationOptions.defaults().withHistoryRetention(Duration.ofDays(30)));
             assertThat(store.historyRetention()).contains(Duration.ofDays(30));
             assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_settings WHERE name = 'TimeZone' AND setting = 'Pacific/Kiritimati'"))
