@@ -85,24 +85,13 @@ final class ConversationBench extends DatabaseCommand {
                     + " reads over %d entries per phone%n", pgkit.status().server(), seconds, Runtime.getRuntime().availableProcessors(),
                     HISTORY_PER_PHONE);
             out.printf("%-26s %5s %11s %9s %9s | %11s %6s%n", "operation", "conc", "ops/s", "p50 µs", "p99 µs", "jdbc floor", "ratio");
+            // every measured path runs unrecorded first, so the JIT has compiled pgkit's deeper path as well as the
+            // floor's before the first cell (on a busy machine 1 s per cell is not enough: the first cells then
+            // measure the interpreter)
+            Cells cellsOf = new Cells(conversation, floor, readPhones, run);
+            cellsOf.measure(1, Duration.ZERO, JIT_WARMUP, null);
             for (int clients : concurrencies) {
-                String writePhones = "+bench-" + run + "-c" + clients + "-w";
-                LoadRunner.Result saveFloor = floor.pgjdbc(ConversationFloor.Statement.SAVE, writePhones + "f", clients, warmup, duration);
-                LoadRunner.Result readFloor = floor.pgjdbc(ConversationFloor.Statement.GET_PREV, readPhones, clients, warmup, duration);
-                print(out, cells, "floor save (same SQL)", clients, saveFloor, saveFloor);
-                print(out, cells, "floor getPrev (same SQL)", clients, readFloor, readFloor);
-                LoadRunner.Result function = floor.pgjdbc(ConversationFloor.Statement.FUNCTION, writePhones + "n", clients, warmup, duration);
-                print(out, cells, "node-style function call", clients, function, saveFloor);
-                LoadRunner.Result save = LoadRunner.run(clients, warmup, duration, index -> {
-                    NewHistoryEntry entry = NewHistoryEntry.of(writePhones + "p" + index, "bench", "a bench message", "flow:bench#0");
-                    return () -> conversation.save(entry);
-                });
-                print(out, cells, "save", clients, save, saveFloor);
-                LoadRunner.Result read = LoadRunner.run(clients, warmup, duration, index -> {
-                    String phone = readPhones + index;
-                    return () -> conversation.getPrevByNumber(phone).orElseThrow();
-                });
-                print(out, cells, "getPrevByNumber", clients, read, readFloor);
+                cellsOf.measure(clients, warmup, duration, (label, result, floorResult) -> print(out, cells, label, clients, result, floorResult));
                 out.flush();
             }
         }
@@ -118,6 +107,39 @@ final class ConversationBench extends DatabaseCommand {
         }
         out.flush();
         return 0;
+    }
+
+    /** Measured time of each path before the first cell, unrecorded. */
+    static final Duration JIT_WARMUP = Duration.ofSeconds(5);
+
+    /** Where one cell's figures go (nowhere during the JIT warm-up). */
+    interface Sink {
+        void accept(String label, LoadRunner.Result result, LoadRunner.Result floor);
+    }
+
+    /** The five measurements of one concurrency, floors first. */
+    record Cells(ConversationStore conversation, ConversationFloor floor, String readPhones, String run) {
+        void measure(int clients, Duration warmup, Duration duration, Sink sink) throws Exception {
+            String writePhones = "+bench-" + run + "-c" + clients + (sink == null ? "-jit" : "") + "-w";
+            LoadRunner.Result saveFloor = floor.pgjdbc(ConversationFloor.Statement.SAVE, writePhones + "f", clients, warmup, duration);
+            LoadRunner.Result readFloor = floor.pgjdbc(ConversationFloor.Statement.GET_PREV, readPhones, clients, warmup, duration);
+            LoadRunner.Result function = floor.pgjdbc(ConversationFloor.Statement.FUNCTION, writePhones + "n", clients, warmup, duration);
+            LoadRunner.Result save = LoadRunner.run(clients, warmup, duration, index -> {
+                NewHistoryEntry entry = NewHistoryEntry.of(writePhones + "p" + index, "bench", "a bench message", "flow:bench#0");
+                return () -> conversation.save(entry);
+            });
+            LoadRunner.Result read = LoadRunner.run(clients, warmup, duration, index -> {
+                String phone = readPhones + index;
+                return () -> conversation.getPrevByNumber(phone).orElseThrow();
+            });
+            if (sink != null) {
+                sink.accept("floor save (same SQL)", saveFloor, saveFloor);
+                sink.accept("floor getPrev (same SQL)", readFloor, readFloor);
+                sink.accept("node-style function call", function, saveFloor);
+                sink.accept("save", save, saveFloor);
+                sink.accept("getPrevByNumber", read, readFloor);
+            }
+        }
     }
 
     private static void print(PrintWriter out, List<Map<String, Object>> cells, String label, int clients, LoadRunner.Result result,
