@@ -89,7 +89,7 @@ final class ConversationBench extends DatabaseCommand {
             // floor's before the first cell (on a busy machine 1 s per cell is not enough: the first cells then
             // measure the interpreter)
             Cells cellsOf = new Cells(conversation, floor, readPhones, run);
-            cellsOf.measure(1, Duration.ZERO, JIT_WARMUP, null);
+            cellsOf.measure(1, Duration.ZERO, duration.compareTo(JIT_WARMUP) < 0 ? duration : JIT_WARMUP, null);
             for (int clients : concurrencies) {
                 cellsOf.measure(clients, warmup, duration, (label, result, floorResult) -> print(out, cells, label, clients, result, floorResult));
                 out.flush();
@@ -109,7 +109,7 @@ final class ConversationBench extends DatabaseCommand {
         return 0;
     }
 
-    /** Measured time of each path before the first cell, unrecorded. */
+    /** How long each path runs before the first cell, unrecorded (the cell's duration, if shorter). */
     static final Duration JIT_WARMUP = Duration.ofSeconds(5);
 
     /** Where one cell's figures go (nowhere during the JIT warm-up). */
