@@ -17,4 +17,5 @@ module dev.pgkit {
     exports dev.pgkit.json;
     exports dev.pgkit.state;
     exports dev.pgkit.broadcast;
+    exports dev.pgkit.conversation;
 }

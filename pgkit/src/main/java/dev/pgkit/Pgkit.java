@@ -3,6 +3,8 @@ package dev.pgkit;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgkit.broadcast.Broadcast;
 import dev.pgkit.broadcast.BroadcastOptions;
+import dev.pgkit.conversation.ConversationOptions;
+import dev.pgkit.conversation.ConversationStore;
 import dev.pgkit.internal.AdapterRegistry;
 import dev.pgkit.internal.Component;
 import dev.pgkit.internal.Context;
@@ -77,6 +79,19 @@ public final class Pgkit implements AutoCloseable {
     /** Cluster messaging with the given options (one instance per options, shared by every caller). */
     public Broadcast broadcast(BroadcastOptions options) {
         return adapter(Broadcast.class, options);
+    }
+
+    /**
+     * The conversation adapter (BuilderBot's chat-bot contacts and history, in the tables {@code contact} and
+     * {@code history} of this Pgkit's schema), keeping history until deleted.
+     */
+    public ConversationStore conversation() {
+        return conversation(ConversationOptions.defaults());
+    }
+
+    /** The conversation adapter with the given options (a history retention), one instance per options. */
+    public ConversationStore conversation(ConversationOptions options) {
+        return adapter(ConversationStore.class, options);
     }
 
     /** The names of the adapters this build of pgkit has ({@code state}, ...), in the order their schemas are applied. */

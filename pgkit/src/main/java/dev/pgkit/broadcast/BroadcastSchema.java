@@ -60,10 +60,12 @@ final class BroadcastSchema {
         all.add(Requirement.table(ATTACHMENTS, "DELETE"));
         all.addAll(Requirement.columns(ATTACHMENTS, "SELECT", "id", "created_at", "payload"));
         all.addAll(Requirement.columns(ATTACHMENTS, "INSERT", "payload"));
+        all.addAll(Requirement.columns(ATTACHMENTS, "UPDATE", "created_at")); // cleanup locks rows FOR UPDATE: any column's UPDATE
         all.add(Requirement.serial(ATTACHMENTS, "id"));
         all.add(Requirement.table(MESSAGES, "DELETE"));
         all.addAll(Requirement.columns(MESSAGES, "SELECT", "seq", "tx", "channel", "sender", "message", "created_at"));
         all.addAll(Requirement.columns(MESSAGES, "INSERT", "channel", "sender", "message"));
+        all.addAll(Requirement.columns(MESSAGES, "UPDATE", "created_at")); // cleanup locks rows FOR UPDATE
         all.add(Requirement.serial(MESSAGES, "seq"));
         return all;
     }
