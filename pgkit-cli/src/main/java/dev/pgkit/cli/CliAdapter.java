@@ -20,8 +20,8 @@ record CliAdapter(String name, DemoSection demo, Supplier<Callable<Integer>> ben
     /** Every adapter the command knows, in the library's order: one line per adapter. */
     static final List<CliAdapter> ALL = List.of(
             new CliAdapter("state", new StateDemo(), BenchCommand.State::new),
-            new CliAdapter("broadcast", new BroadcastDemo(), BroadcastBench::new),
-            new CliAdapter("conversation", new ConversationDemo(), ConversationBench::new));
+            new CliAdapter("conversation", new ConversationDemo(), ConversationBench::new),
+            new CliAdapter("broadcast", new BroadcastDemo(), BroadcastBench::new));
 
     /** One adapter's part of {@code pgkit demo}: runs its operations and prints what it read back. */
     @FunctionalInterface
