@@ -84,7 +84,8 @@ final class Inbox implements NotificationHandler {
             return;
         }
         broadcast.gap();
-        log.warn("pgkit broadcast node {}: the listener reconnected or fell behind; messages sent meanwhile are lost (non-durable mode)", uid);
+        log.warn("pgkit broadcast node {}: the listener reconnected or fell behind; notifications sent meanwhile are lost "
+                + "(heartbeats, requests and responses; in durable mode published messages are re-read from the table)", uid);
     }
 
     boolean isActive() {
