@@ -192,7 +192,9 @@ public final class ClusterNode implements AutoCloseable {
      * Calls {@code listener} for each {@code event} another node or an emitter sends; {@code close()} the result to
      * stop. Listeners of this node run one at a time, in arrival order, on a pgkit thread: keep them short. In
      * durable mode the first call starts reading the stored messages (from the node's join, or its resume offset),
-     * so register every listener before publishing anything the node must see.
+     * so register every listener before publishing anything the node must see. A listener must not wait for a
+     * request of its own node ({@link #serverSideEmitWithAck}, {@link #fetchSockets}): the responses are delivered
+     * on the thread it holds, so the request would only end at its timeout.
      */
     public AutoCloseable on(String event, Consumer<ServerSideEvent> listener) {
         checkEvent(event);
