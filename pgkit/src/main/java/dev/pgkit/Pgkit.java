@@ -88,7 +88,7 @@ public final class Pgkit implements AutoCloseable {
     public int migrate() {
         int applied = 0;
         for (Component component : AdapterRegistry.components()) {
-            applied += context.schemaManager().migrate(component.schema()).size();
+            applied += context.schemaManager(component.schema()).migrate(component.schema()).size();
         }
         return applied;
     }
@@ -104,9 +104,10 @@ public final class Pgkit implements AutoCloseable {
      * @throws IllegalArgumentException if {@code schema} is not a safe identifier
      */
     public static String schemaDdl(String schema) {
-        SchemaManager manager = new SchemaManager(null, Identifier.of("schema", schema));
+        Identifier pgkitSchema = Identifier.of("schema", schema);
         StringBuilder out = new StringBuilder();
         for (Component component : AdapterRegistry.components()) {
+            SchemaManager manager = new SchemaManager(null, component.schema().schemaOr(pgkitSchema));
             out.append(manager.ddl(component.schema())).append('\n');
         }
         return out.toString();
@@ -119,9 +120,8 @@ public final class Pgkit implements AutoCloseable {
      */
     public long cleanup() {
         long deleted = 0;
-        Map<String, Integer> applied = context.schemaManager().appliedVersions();
         for (Component component : AdapterRegistry.components()) {
-            if (applied.containsKey(component.name())) { // never migrated here: nothing to clean
+            if (context.schemaManager(component.schema()).appliedVersions().containsKey(component.key())) { // never migrated: nothing to clean
                 deleted += context.housekeeper().cleanup(component);
             }
         }

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * Every adapter this build of pgkit has: its {@link Component} (schema, cleanups, status tables) and how
@@ -26,9 +27,17 @@ public final class AdapterRegistry {
         A create(Context context, O options);
     }
 
-    private record Registration<O, A>(Component component, Class<O> optionsType, Factory<O, A> factory) {
+    private record Registration<O, A>(Class<O> optionsType, O defaults, Function<O, Component> components, Factory<O, A> factory) {
         A create(Context context, Object options) {
             return factory.create(context, optionsType.cast(options));
+        }
+
+        Component component(Object options) {
+            return components.apply(optionsType.cast(options));
+        }
+
+        Component component() {
+            return components.apply(defaults);
         }
     }
 
@@ -43,11 +52,22 @@ public final class AdapterRegistry {
      * @throws IllegalStateException if the facade is not listed in {@link #FACADES} or registers twice
      */
     public static <O, A> void register(Class<A> facade, Class<O> optionsType, Component component, Factory<O, A> factory) {
+        Objects.requireNonNull(component, "component");
+        register(facade, optionsType, null, options -> component, factory);
+    }
+
+    /**
+     * Registers an adapter whose tables depend on its options (configurable table names or schema):
+     * {@code components} gives the component for given options; {@code defaults} are the options
+     * {@code pgkit migrate}, {@code schema}, {@code status} and {@code cleanup} use.
+     */
+    public static <O, A> void register(Class<A> facade, Class<O> optionsType, O defaults, Function<O, Component> components,
+                                       Factory<O, A> factory) {
         if (!FACADES.contains(facade)) {
             throw new IllegalStateException(facade.getName() + " registers itself but is not listed in AdapterRegistry.FACADES");
         }
-        Registration<O, A> registration = new Registration<>(Objects.requireNonNull(component, "component"),
-                Objects.requireNonNull(optionsType, "optionsType"), Objects.requireNonNull(factory, "factory"));
+        Registration<O, A> registration = new Registration<>(Objects.requireNonNull(optionsType, "optionsType"), defaults,
+                Objects.requireNonNull(components, "components"), Objects.requireNonNull(factory, "factory"));
         if (REGISTERED.putIfAbsent(facade, registration) != null) {
             throw new IllegalStateException(facade.getName() + " registered twice");
         }
@@ -68,7 +88,7 @@ public final class AdapterRegistry {
             throw new IllegalArgumentException(facade.getSimpleName() + " takes " + registration.optionsType().getSimpleName()
                     + ", not " + options.getClass().getSimpleName());
         }
-        context.prepare(registration.component());
+        context.prepare(registration.component(options));
         return facade.cast(registration.create(context, options));
     }
 

@@ -27,8 +27,13 @@ public record Component(SchemaComponent schema, List<Cleanup> cleanups, List<Sta
         }
     }
 
-    /** The adapter's name, as recorded in the version table ({@code state}). */
+    /** The adapter's name ({@code state}). */
     public String name() {
         return schema.name();
+    }
+
+    /** Which tables these are: the adapter's name, plus its configured table names where they differ from the defaults. */
+    public String key() {
+        return schema.versionKey();
     }
 }

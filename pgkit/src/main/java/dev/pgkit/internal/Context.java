@@ -83,6 +83,11 @@ public final class Context implements AutoCloseable {
         return schemaManager;
     }
 
+    /** The schema manager of the schema {@code component}'s tables live in (its own, or this context's). */
+    public SchemaManager schemaManager(SchemaComponent component) {
+        return component.schemaOverride().map(own -> new SchemaManager(database, own)).orElse(schemaManager);
+    }
+
     public Housekeeper housekeeper() {
         return housekeeper;
     }
@@ -94,22 +99,24 @@ public final class Context implements AutoCloseable {
      * this context does.
      */
     public void prepare(Component component) {
-        if (ready.contains(component.name())) {
+        String key = component.schema().schemaOr(schema).quoted() + "." + component.key();
+        if (ready.contains(key)) {
             return;
         }
-        synchronized (preparing.computeIfAbsent(component.name(), name -> new Object())) {
-            if (ready.contains(component.name())) {
+        synchronized (preparing.computeIfAbsent(key, k -> new Object())) {
+            if (ready.contains(key)) {
                 return;
             }
             ensureOpen();
+            SchemaManager manager = schemaManager(component.schema());
             if (autoCreateSchema) {
-                schemaManager.migrate(component.schema());
+                manager.migrate(component.schema());
             } else {
-                schemaManager.verify(component.schema());
+                manager.verify(component.schema());
             }
             housekeeper.register(component);
             housekeepingInterval.ifPresent(interval -> housekeeper.start(housekeepingThread(), interval));
-            ready.add(component.name());
+            ready.add(key);
         }
     }
 

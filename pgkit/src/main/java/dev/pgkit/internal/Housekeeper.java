@@ -74,7 +74,7 @@ public final class Housekeeper {
     public long cleanup(Component component) {
         long total = 0;
         for (Cleanup cleanup : component.cleanups()) {
-            total += run(cleanup);
+            total += run(cleanup, component.schema().schemaOr(schema));
         }
         return total;
     }
@@ -84,6 +84,10 @@ public final class Housekeeper {
      * the rest is held by other sessions and waits for the next run); returns how many rows were deleted.
      */
     public long run(Cleanup cleanup) {
+        return run(cleanup, schema);
+    }
+
+    private long run(Cleanup cleanup, Identifier schema) {
         // deleting garbage twice deletes nothing more: a batch lost with its connection is simply run again
         Sql sql = Sql.idempotentWrite("cleanup " + cleanup.name(), cleanup.sql(schema));
         List<Object> parameters = cleanup.parameters();

@@ -54,7 +54,7 @@ public final class SchemaManager {
      */
     public List<Migration> migrate(SchemaComponent component) {
         // Up to date: no lock, no DDL, so a runtime role without CREATE starts against a migrated schema.
-        if (appliedVersions().getOrDefault(component.name(), 0) >= component.latestVersion()) {
+        if (appliedVersions().getOrDefault(component.versionKey(), 0) >= component.latestVersion()) {
             return List.of();
         }
         try {
@@ -87,24 +87,24 @@ public final class SchemaManager {
                         statement.execute(versionTableDdl());
                     }
                 }
-                int applied = appliedVersion(connection, component.name());
+                int applied = appliedVersion(connection, component.versionKey());
                 List<Migration> done = new ArrayList<>();
                 for (Migration migration : component.migrations()) {
                     if (migration.version() <= applied) {
                         continue;
                     }
                     try (Statement statement = connection.createStatement()) {
-                        statement.execute(migration.sql(schema));
+                        statement.execute(component.sql(migration, schema));
                         Database.logWarnings(operation, "version " + migration.version(), statement);
                     }
                     try (PreparedStatement record = connection.prepareStatement(recordVersionSql())) {
-                        record.setString(1, component.name());
+                        record.setString(1, component.versionKey());
                         record.setInt(2, migration.version());
                         record.setString(3, migration.description());
                         record.executeUpdate();
                     }
                     done.add(migration);
-                    log.info("pgkit: applied {} schema version {} ({}) in schema {}", component.name(), migration.version(), migration.description(), schema);
+                    log.info("pgkit: applied {} schema version {} ({}) in schema {}", component.versionKey(), migration.version(), migration.description(), schema);
                 }
                 return done;
             });
@@ -154,7 +154,7 @@ public final class SchemaManager {
                     ORDER BY r.ord""";
             try (PreparedStatement statement = connection.prepareStatement(sql)) {
                 statement.setArray(1, textArray(connection, requirements.stream().map(r -> r.kind().name()).toList()));
-                statement.setArray(2, textArray(connection, requirements.stream().map(r -> schema.quoted() + "." + r.object()).toList()));
+                statement.setArray(2, textArray(connection, requirements.stream().map(r -> schema.qualify(r.object())).toList()));
                 statement.setArray(3, textArray(connection, requirements.stream().map(Requirement::privilege).toList()));
                 statement.setArray(4, textArray(connection, requirements.stream().map(Requirement::column).toList()));
                 List<String> found = new ArrayList<>();
@@ -198,9 +198,9 @@ public final class SchemaManager {
         out.append(versionTableDdl()).append(";\n");
         for (Migration migration : component.migrations()) {
             out.append("\n-- version ").append(migration.version()).append(": ").append(migration.description()).append('\n');
-            out.append(migration.sql(schema).strip()).append('\n');
+            out.append(component.sql(migration, schema).strip()).append('\n');
             out.append("INSERT INTO ").append(schema.quoted()).append('.').append(VERSION_TABLE)
-                    .append(" (component, version, description) VALUES ('").append(component.name()).append("', ")
+                    .append(" (component, version, description) VALUES ('").append(component.versionKey()).append("', ")
                     .append(migration.version()).append(", '").append(migration.description().replace("'", "''"))
                     .append("') ON CONFLICT DO NOTHING;\n");
         }

@@ -29,7 +29,7 @@ public final class StatusTables {
             List<Count> counts = new ArrayList<>();
             for (Component component : components) {
                 for (StatusTable table : component.statusTables()) {
-                    String qualified = schema.qualify(table.table());
+                    String qualified = component.schema().schemaOr(schema).qualify(table.table());
                     try (PreparedStatement exists = connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
                         exists.setString(1, qualified);
                         try (ResultSet rs = exists.executeQuery()) {

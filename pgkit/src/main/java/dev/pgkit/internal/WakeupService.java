@@ -42,6 +42,11 @@ public final class WakeupService {
         this.recheckNanos = recheckInterval.toNanos();
     }
 
+    /** The longest a waiter sleeps without a wake-up before it re-checks. */
+    public Duration recheckInterval() {
+        return Duration.ofNanos(recheckNanos);
+    }
+
     /**
      * Subscribes {@code handler} to {@code channel} (returns at once); it gets a gap signal when the
      * subscription becomes active, after each reconnect and when it falls behind.

@@ -214,7 +214,7 @@ class SchemaManagementTest {
                             .hasMessageContaining("the role lacks DELETE on table " + schema + ".chat_state_locks")
                             .hasMessageContaining("INSERT (token) on table " + schema + ".chat_state_locks")
                             .hasMessageContaining("USAGE on sequence " + schema + ".chat_state_lock_fence")
-                            .hasMessageContaining("GRANT DELETE ON \"" + schema + "\".chat_state_locks TO <role>;")
+                            .hasMessageContaining("GRANT DELETE ON \"" + schema + "\".\"chat_state_locks\" TO <role>;")
                             .satisfies(e -> assertThat(((SchemaNotReadyException) e).problems()).isNotEmpty()
                                     .noneMatch(p -> p.contains("does not exist")));
                 }

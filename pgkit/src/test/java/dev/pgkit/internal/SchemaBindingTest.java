@@ -1,0 +1,67 @@
+package dev.pgkit.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pgkit.Pgkit;
+import dev.pgkit.SchemaNotReadyException;
+import dev.pgkit.test.Db;
+import dev.pgkit.testing.PostgresExtension;
+import dev.pgkit.testing.TestPostgres;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Options-dependent schemas: configured table names and an adapter's own schema, each binding migrated on its own. */
+@ExtendWith(PostgresExtension.class)
+class SchemaBindingTest {
+    private static final SchemaComponent THINGS = new SchemaComponent("bindingtest",
+            List.of(new SchemaComponent.Migration(1, "things", "dev/pgkit/schema/bindingtest/V1__things.sql")),
+            List.of(SchemaComponent.Requirement.table("things", "SELECT")));
+
+    private static Component bound(String schema, String table) {
+        return new Component(THINGS.bind(schema == null ? null : Identifier.of("schema", schema),
+                Map.of("things", Identifier.of("table", table))), List.of(), List.of(StatusTable.kept(table)));
+    }
+
+    @Test
+    void eachBindingGetsItsTablesAndVersionsInItsSchema(TestPostgres postgres) throws Exception {
+        Pgkit pgkit = Db.pgkit(postgres, "binding_main");
+        try {
+            Context context = ContextTest.contextOf(pgkit);
+            Component defaults = bound(null, "things");
+            Component renamed = bound(null, "Other_Things");
+            Component elsewhere = bound("binding_own", "things");
+            assertThat(defaults.key()).isEqualTo("bindingtest");
+            assertThat(renamed.key()).isEqualTo("bindingtest[things=Other_Things]");
+            for (Component component : List.of(defaults, renamed, elsewhere)) {
+                context.prepare(component);
+            }
+            assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_class WHERE relname IN ('things', 'Other_Things', 'things_body_idx', "
+                    + "'Other_Things_body_idx') AND relnamespace = 'binding_main'::regnamespace")).isEqualTo(4);
+            assertThat(Db.scalar(pgkit, "SELECT count(*) FROM binding_own.things")).isZero();
+            assertThat(context.schemaManager().appliedVersions()).containsEntry("bindingtest", 1).containsEntry("bindingtest[things=Other_Things]", 1);
+            assertThat(context.schemaManager(elsewhere.schema()).appliedVersions()).containsEntry("bindingtest", 1);
+            assertThat(context.schemaManager(elsewhere.schema()).ddl(elsewhere.schema()))
+                    .contains("CREATE TABLE \"binding_own\".\"things\"", "CREATE INDEX \"things_body_idx\"");
+            List<StatusTables.Count> counts = StatusTables.count(context.database(), context.schema(), List.of(elsewhere));
+            assertThat(counts).singleElement().satisfies(c -> assertThat(c.exists()).isTrue());
+
+            // verification reads the bound names: a binding never migrated is reported missing by its own name
+            Component missing = bound("binding_own", "never_made");
+            assertThatThrownBy(() -> context.schemaManager(missing.schema()).verify(missing.schema()))
+                    .isInstanceOf(SchemaNotReadyException.class).hasMessageContaining("binding_own.never_made does not exist");
+        } finally {
+            Db.admin(postgres, "DROP SCHEMA IF EXISTS binding_own CASCADE");
+            Db.dropAndClose(pgkit);
+        }
+    }
+
+    @Test
+    void aPlaceholderWithoutABoundNameIsRefused() {
+        SchemaComponent unbound = THINGS;
+        assertThatThrownBy(() -> unbound.sql(unbound.migrations().get(0), Identifier.of("schema", "s")))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("${things");
+    }
+}
