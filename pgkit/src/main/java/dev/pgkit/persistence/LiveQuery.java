@@ -1,7 +1,9 @@
 package dev.pgkit.persistence;
 
 import dev.pgkit.LogOffset;
+import dev.pgkit.internal.NotificationListener;
 import dev.pgkit.internal.OrderedLog;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -11,9 +13,11 @@ import java.util.Optional;
  */
 public final class LiveQuery implements AutoCloseable {
     private final OrderedLog<?>.Live live;
+    private final List<NotificationListener.PresenceHold> presence;
 
-    LiveQuery(OrderedLog<?>.Live live) {
+    LiveQuery(OrderedLog<?>.Live live, List<NotificationListener.PresenceHold> presence) {
         this.live = live;
+        this.presence = presence;
     }
 
     /**
@@ -38,6 +42,7 @@ public final class LiveQuery implements AutoCloseable {
     @Override
     public void close() {
         live.close();
+        presence.forEach(NotificationListener.PresenceHold::close);
     }
 
     @Override

@@ -23,6 +23,8 @@ final class PersistenceSql {
     final Sql highest;
     final Sql deleteTo;
     final Sql persistenceIds;
+    /** Wakes every live query of a journal (sent when a query's presence lock becomes held). */
+    final Sql wakeQueries = Sql.idempotentWrite("persistence.wakeQueries", "SELECT pg_notify(?, '')");
     // ---------------------------------------------------------------- snapshots
     final Sql snapshotSave;
     final Sql snapshotLoad;
@@ -49,7 +51,7 @@ final class PersistenceSql {
         append = Sql.write("persistence.append", """
                 WITH p AS (
                   SELECT ?::text AS pid, ?::bigint AS expected, ?::bigint AS n, ?::text[] AS payloads, ?::text[] AS csv,
-                         ?::bigint[] AS tag_ord, ?::text[] AS tag_names, %3$s AS ms
+                         ?::bigint[] AS tag_ord, ?::text[] AS tag_names, ?::text AS channel, %3$s AS ms
                 ), head AS (
                   SELECT greatest(
                     (SELECT coalesce(max(e.sequence_nr), 0) FROM %1$s e WHERE e.persistence_id = (SELECT pid FROM p)),
@@ -74,8 +76,8 @@ final class PersistenceSql {
                   RETURNING 1
                 )
                 SELECT (SELECT highest_sequence_nr FROM claim), (SELECT highest FROM head), (SELECT count(*) FROM written),
-                       (SELECT count(*) FROM tagged), (SELECT count(pg_notify(?, '')) FROM claim)"""
-                .formatted(events, streams, NOW_MS, tags));
+                       (SELECT count(*) FROM tagged), (SELECT %5$s FROM claim, p)"""
+                .formatted(events, streams, NOW_MS, tags, notifyIfListened("p.channel", "p.pid")));
 
         read = Sql.read("persistence.read", """
                 SELECT sequence_nr, payload, tags, timestamp FROM %s
@@ -182,6 +184,30 @@ final class PersistenceSql {
 
         stateDelete = Sql.idempotentWrite("persistence.state.delete", """
                 DELETE FROM %s WHERE persistence_id = ?""".formatted(state));
+    }
+
+    /**
+     * Presence gating of the journal's NOTIFY (DESIGN: writers notify only when someone listens): a live query holds
+     * the shared advisory locks {@code (PRESENCE_CLASS, hashtext(channel || chr(31) || shard))} for every shard on its
+     * listener connection ({@link PersistenceQueries}); an append tries the exclusive lock of its stream's shard, which
+     * succeeds exactly when no live query of this journal runs anywhere (and then keeps a starting query's presence out
+     * until this commit, after which that query re-reads). Only when it fails does the append NOTIFY, so appends nobody
+     * follows never take NOTIFY's commit-serialising lock. Streams are spread over {@link #PRESENCE_SHARDS} keys so that
+     * concurrent appenders seldom find each other's exclusive lock (which would make them notify needlessly).
+     */
+    static String notifyIfListened(String channelSql, String pidSql) {
+        return "CASE WHEN pg_try_advisory_xact_lock(" + PRESENCE_CLASS + ", hashtext(" + channelSql + " || chr(31) || (abs(hashtext("
+                + pidSql + ")::bigint) % " + PRESENCE_SHARDS + ")::text)) THEN 0 ELSE (SELECT count(*) FROM (SELECT pg_notify("
+                + channelSql + ", '')) notified) END";
+    }
+
+    /** The advisory-lock class of the journal's presence locks (unique across pgkit's adapters: see WakeProtocol.Kind). */
+    static final int PRESENCE_CLASS = 0x70676b10;
+    static final int PRESENCE_SHARDS = 16;
+
+    /** The presence key of one shard, as {@link #notifyIfListened} computes it. */
+    static String presenceKey(String channel, int shard) {
+        return channel + '\u001f' + shard;
     }
 
     private static String qualified(Identifier schema, String option, String table) {

@@ -202,4 +202,75 @@ class PersistenceQueriesTest {
         Collections.sort(sorted);
         assertThat(offsets).isEqualTo(sorted);
     }
+
+    /** Appends NOTIFY only while a live query of their journal runs somewhere (its presence locks are held). */
+    @Test
+    void appendsNotifyOnlyWhileALiveQueryRuns() throws Exception {
+        Persistence own = pgkit.persistence(PersistenceOptions.defaults().withEventsTable("gated_events"));
+        String channel = Persistence.channel(schema, "gated_events");
+        try (Connection plain = Db.server(TestPostgres.shared()).admin(); Statement listen = plain.createStatement()) {
+            listen.execute("LISTEN " + channel);
+            org.postgresql.PGConnection pg = plain.unwrap(org.postgresql.PGConnection.class);
+            own.journal().append("gated", List.of("nobody follows"), List.of("g"), 0);
+            assertThat(pg.getNotifications(300)).as("no live query: no NOTIFY").isNullOrEmpty();
+            List<EventEnvelope<String>> seen = new CopyOnWriteArrayList<>();
+            try (LiveQuery query = own.queries().eventsByTag("g", LogOffset.START, String.class, seen::addAll)) {
+                await("the stored event", () -> seen.size() == 1, 10_000);
+                await("the presence locks are held", () -> Db.scalar(pgkit, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                        + " AND classid = " + PersistenceSql.PRESENCE_CLASS + " AND granted") >= PersistenceSql.PRESENCE_SHARDS, 10_000);
+                drain(pg);
+                own.journal().append("gated", List.of("followed"), List.of("g"), 1);
+                await("the append's NOTIFY", () -> {
+                    try {
+                        org.postgresql.PGNotification[] n = pg.getNotifications(100);
+                        return n != null && n.length > 0;
+                    } catch (java.sql.SQLException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }, 5_000);
+                await("its delivery", () -> seen.size() == 2, 5_000);
+            }
+        }
+    }
+
+    /**
+     * A live query starting while an append that sent no NOTIFY (nobody listened) is still open: its presence lock
+     * waits for that append's commit, and once held it wakes the query, which then reads the event, well before the
+     * 60 s re-check.
+     */
+    @Test
+    void aQueryStartingDuringAnUnnotifiedAppendIsWokenWhenItsPresenceIsHeld() throws Exception {
+        Persistence own = pgkit.persistence(PersistenceOptions.defaults().withEventsTable("presence_events"));
+        String channel = Persistence.channel(schema, "presence_events");
+        List<EventEnvelope<String>> seen = new CopyOnWriteArrayList<>();
+        try (Connection writer = Db.server(TestPostgres.shared()).admin()) {
+            writer.setAutoCommit(false);
+            try (Statement s = writer.createStatement()) {
+                // what an append does when nobody listens: it takes its shard's exclusive lock (here all shards) and inserts
+                for (int shard = 0; shard < PersistenceSql.PRESENCE_SHARDS; shard++) {
+                    s.execute("SELECT pg_try_advisory_xact_lock(" + PersistenceSql.PRESENCE_CLASS + ", hashtext('"
+                            + PersistenceSql.presenceKey(channel, shard).replace("\u001f", "' || chr(31) || '") + "'))");
+                }
+                s.execute("INSERT INTO \"" + schema + "\".presence_events VALUES ('p', 1, '\"unnotified\"', 'pt', 1)");
+                s.execute("INSERT INTO \"" + schema + "\".presence_events_tags (persistence_id, sequence_nr, tag, timestamp) VALUES ('p', 1, 'pt', 1)");
+            }
+            try (LiveQuery query = own.queries().eventsByTag("pt", LogOffset.START, String.class, seen::addAll)) {
+                Thread.sleep(1_000); // the query started, read nothing yet, and waits
+                assertThat(seen).isEmpty();
+                long start = System.nanoTime();
+                writer.commit();
+                await("the event, woken by the presence becoming held", () -> seen.size() == 1, 10_000);
+                assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(10_000);
+            }
+        }
+    }
+
+    static void drain(org.postgresql.PGConnection pg) throws java.sql.SQLException {
+        while (true) {
+            org.postgresql.PGNotification[] n = pg.getNotifications(200);
+            if (n == null || n.length == 0) {
+                return;
+            }
+        }
+    }
 }
