@@ -45,7 +45,11 @@ final class PersistenceSchema {
                 STATE, Identifier.of("table", options.table()));
         SchemaComponent bound = new SchemaComponent(NAME, MIGRATIONS, requirements()).bind(null, names);
         if (!options.autoCreateTables()) {
-            bound = new SchemaComponent(NAME, List.of(), bound.requirements(), Optional.empty(), names);
+            // no migrations: nothing to apply, only requirements to verify. The extra name keeps this component's key
+            // (which a Pgkit remembers as prepared) apart from the same tables' migrating component.
+            Map<String, Identifier> keyed = new java.util.HashMap<>(names);
+            keyed.put("autoCreateTables", Identifier.of("autoCreateTables", "off"));
+            bound = new SchemaComponent(NAME, List.of(), bound.requirements(), Optional.empty(), keyed);
         }
         return new Component(bound, List.of(),
                 List.of(StatusTable.kept(options.eventsTable()), StatusTable.kept(options.effectiveTagsTable()),

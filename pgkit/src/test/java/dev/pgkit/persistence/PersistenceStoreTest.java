@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pgkit.Pgkit;
 import dev.pgkit.test.Db;
+import dev.pgkit.testing.ExpectServerLog;
 import dev.pgkit.testing.PostgresExtension;
 import dev.pgkit.testing.TestPostgres;
 import java.time.Duration;
@@ -224,5 +225,37 @@ class PersistenceStoreTest {
         Persistence ownTags = pgkit.persistence(PersistenceOptions.defaults().withEventsTable("journal2").withTagsTable("tag_index"));
         ownTags.journal().append("x", List.of("e"), List.of("t"), 0);
         assertThat(count("SELECT count(*) FROM $s.tag_index")).isEqualTo(1);
+    }
+
+    @Test
+    void withAutoCreateTablesOffNoDdlRunsAndMissingTablesAreReported() {
+        PersistenceOptions manual = PersistenceOptions.defaults().withEventsTable("manual_events").withSnapshotsTable("manual_snapshots")
+                .withTable("manual_state").withAutoCreateTables(false);
+        assertThatThrownBy(() -> pgkit.persistence(manual)).isInstanceOf(dev.pgkit.SchemaNotReadyException.class)
+                .hasMessageContaining("manual_events does not exist").hasMessageContaining("manual_events_streams does not exist");
+        assertThat(count("SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema + "' AND tablename LIKE 'manual%'")).isZero();
+        // created by a DBA (here: by pgkit with auto-creation on), the same options then work
+        pgkit.persistence(manual.withAutoCreateTables(true));
+        Persistence verified = pgkit.persistence(manual);
+        assertThat(verified.journal().append("m", List.of("e"), 0)).isEqualTo(1);
+    }
+
+    @Test
+    @ExpectServerLog("poisoned event")
+    void aBatchFailingInTheDatabaseWritesNothing() {
+        // a trigger makes the second event of the batch fail inside the append's statement
+        Db.execute(pgkit, "CREATE FUNCTION \"" + schema + "\".poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                + " IF NEW.payload = '\"poison\"' THEN RAISE EXCEPTION 'poisoned event'; END IF; RETURN NEW; END $$");
+        Persistence poisoned = pgkit.persistence(PersistenceOptions.defaults().withEventsTable("poisoned"));
+        Db.execute(pgkit, "CREATE TRIGGER poison BEFORE INSERT ON \"" + schema + "\".poisoned FOR EACH ROW EXECUTE FUNCTION \""
+                + schema + "\".poison()");
+        poisoned.journal().append("atomic", List.of("first"), List.of("t"), 0);
+        assertThatThrownBy(() -> poisoned.journal().append("atomic", List.of("ok", "poison", "ok too"), List.of("t"), 1))
+                .isInstanceOf(dev.pgkit.PgkitException.class);
+        assertThat(poisoned.journal().highestSequenceNr("atomic")).isEqualTo(1);
+        assertThat(count("SELECT count(*) FROM $s.poisoned")).isEqualTo(1);
+        assertThat(count("SELECT count(*) FROM $s.poisoned_tags")).isEqualTo(1);
+        assertThat(count("SELECT max(highest_sequence_nr) FROM $s.poisoned_streams")).isEqualTo(1);
+        assertThat(poisoned.journal().append("atomic", List.of("second"), 1)).isEqualTo(2);
     }
 }
