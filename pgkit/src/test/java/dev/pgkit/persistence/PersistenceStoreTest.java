@@ -97,6 +97,15 @@ class PersistenceStoreTest {
         }
 
         @Test
+        void deleteToRemembersTheHighestNumberOfAStreamAnActorTsNodeWrote() {
+            // written as actor-ts writes: no row in pgkit's streams table
+            Db.execute(pgkit, "INSERT INTO \"" + schema + "\".events VALUES ('node-written', 1, '\"a\"', NULL, 1), ('node-written', 2, '\"b\"', NULL, 1)");
+            assertThat(journal.deleteTo("node-written", Long.MAX_VALUE)).isEqualTo(2);
+            assertThat(journal.highestSequenceNr("node-written")).isEqualTo(2);
+            assertThatThrownBy(() -> journal.append("node-written", List.of("reuse"), 0)).isInstanceOf(JournalConcurrencyException.class);
+        }
+
+        @Test
         void persistenceIdsListsEveryStreamOnceInOrderAndPages() {
             Persistence other = pgkit.persistence(PersistenceOptions.defaults().withEventsTable("ids_events"));
             EventJournal j = other.journal();
