@@ -56,14 +56,8 @@ public final class PersistenceQueries {
         this.wake = sql.wakeQueries;
         OrderedLog.RowReader<StoredEvent> row = rs -> new StoredEvent(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4),
                 rs.getLong(5));
-        String columns = "e.persistence_id, e.sequence_nr, e.payload, e.tags, e.timestamp";
-        this.byTag = new OrderedLog<>(context.database(), "journal by tag", new OrderedLog.Source(columns,
-                sql.tags + " t JOIN " + sql.events + " e ON e.persistence_id = t.persistence_id AND e.sequence_nr = t.sequence_nr",
-                "t.tag = ?", "t.tx", "t.seq"), row);
-        // One stream needs no horizon (see the class comment): the transaction part of its position is the constant 0, and
-        // the filter's lower bound (the last number delivered, bound on every read) keeps each read an index range scan.
-        this.byPersistenceId = new OrderedLog<>(context.database(), "journal by persistence id", new OrderedLog.Source(columns,
-                sql.events + " e", "e.persistence_id = ? AND e.sequence_nr > ?", "'0'::xid8", "e.sequence_nr"), row);
+        this.byTag = new OrderedLog<>(context.database(), "journal by tag", sql.byTag, row);
+        this.byPersistenceId = new OrderedLog<>(context.database(), "journal by persistence id", sql.byPersistenceId, row);
     }
 
     // ---------------------------------------------------------------- by tag

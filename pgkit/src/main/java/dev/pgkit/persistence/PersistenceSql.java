@@ -1,6 +1,7 @@
 package dev.pgkit.persistence;
 
 import dev.pgkit.internal.Identifier;
+import dev.pgkit.internal.OrderedLog;
 import dev.pgkit.internal.Sql;
 
 /**
@@ -23,6 +24,17 @@ final class PersistenceSql {
     final Sql highest;
     final Sql deleteTo;
     final Sql persistenceIds;
+    // ---------------------------------------------------------------- queries (read by the foundation's OrderedLog)
+    /** The columns both queries read, in {@code PersistenceQueries}' row order. */
+    private static final String QUERY_COLUMNS = "e.persistence_id, e.sequence_nr, e.payload, e.tags, e.timestamp";
+    /** Events by tag, in the tags table's commit-safe {@code (tx, seq)} order; binds the tag. */
+    final OrderedLog.Source byTag;
+    /**
+     * One stream's events in sequence order; binds the id and the last number delivered (so each read is a range scan of
+     * the primary key). One stream needs no horizon (see {@code PersistenceQueries}): the transaction part of its
+     * position is the constant 0.
+     */
+    final OrderedLog.Source byPersistenceId;
     /** Wakes every live query of a journal (sent when a query's presence lock becomes held). */
     final Sql wakeQueries = Sql.idempotentWrite("persistence.wakeQueries", "SELECT pg_notify(?, '')");
     // ---------------------------------------------------------------- snapshots
@@ -111,6 +123,12 @@ final class PersistenceSql {
                 )
                 SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM gone_tags), (SELECT count(*) FROM remembered)"""
                 .formatted(events, streams, tags));
+
+        byTag = new OrderedLog.Source(QUERY_COLUMNS,
+                tags + " t JOIN " + events + " e ON e.persistence_id = t.persistence_id AND e.sequence_nr = t.sequence_nr",
+                "t.tag = ?", "t.tx", "t.seq");
+        byPersistenceId = new OrderedLog.Source(QUERY_COLUMNS, events + " e", "e.persistence_id = ? AND e.sequence_nr > ?", "'0'::xid8",
+                "e.sequence_nr");
 
         persistenceIds = Sql.read("persistence.persistenceIds", """
                 SELECT persistence_id FROM (
