@@ -54,7 +54,8 @@ public final class AdapterRegistry {
      */
     public static <O, A> void register(Class<A> facade, Class<O> optionsType, Component component, Factory<O, A> factory) {
         Objects.requireNonNull(component, "component");
-        register(facade, optionsType, null, options -> component, factory);
+        add(facade, new Registration<>(Objects.requireNonNull(optionsType, "optionsType"), null, options -> component,
+                Objects.requireNonNull(factory, "factory")));
     }
 
     /**
@@ -64,11 +65,14 @@ public final class AdapterRegistry {
      */
     public static <O, A> void register(Class<A> facade, Class<O> optionsType, O defaults, Function<O, Component> components,
                                        Factory<O, A> factory) {
+        add(facade, new Registration<>(Objects.requireNonNull(optionsType, "optionsType"), Objects.requireNonNull(defaults, "defaults"),
+                Objects.requireNonNull(components, "components"), Objects.requireNonNull(factory, "factory")));
+    }
+
+    private static void add(Class<?> facade, Registration<?, ?> registration) {
         if (!FACADES.contains(facade)) {
             throw new IllegalStateException(facade.getName() + " registers itself but is not listed in AdapterRegistry.FACADES");
         }
-        Registration<O, A> registration = new Registration<>(Objects.requireNonNull(optionsType, "optionsType"), defaults,
-                Objects.requireNonNull(components, "components"), Objects.requireNonNull(factory, "factory"));
         if (REGISTERED.putIfAbsent(facade, registration) != null) {
             throw new IllegalStateException(facade.getName() + " registered twice");
         }
