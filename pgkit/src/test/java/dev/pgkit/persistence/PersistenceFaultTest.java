@@ -70,7 +70,7 @@ class PersistenceFaultTest {
                 await("the events appended during the outage", () -> seen.size() == 3, 15_000);
                 assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).as("woken by the reconnect's gap, not the re-check")
                         .isLessThan(15_000);
-                assertThat(pgkit.status().listenerReconnects()).isGreaterThanOrEqualTo(1);
+                await("the listener reconnected", () -> pgkit.status().listenerReconnects() >= 1, 15_000);
                 // and the new listener connection delivers again at once
                 long again = System.nanoTime();
                 journal.append("f", List.of("after"), List.of("fault"), 3);
