@@ -47,18 +47,22 @@ public record SnapshotCriteria(long maxSequenceNr, Instant maxTimestamp, long mi
         return upTo(maxSequenceNr).withMaxTimestamp(maxTimestamp);
     }
 
+    /** A copy selecting sequence numbers at or below {@code maxSequenceNr}. */
     public SnapshotCriteria withMaxSequenceNr(long maxSequenceNr) {
         return new SnapshotCriteria(maxSequenceNr, maxTimestamp, minSequenceNr, minTimestamp);
     }
 
+    /** A copy selecting snapshots saved at or before {@code maxTimestamp}. */
     public SnapshotCriteria withMaxTimestamp(Instant maxTimestamp) {
         return new SnapshotCriteria(maxSequenceNr, maxTimestamp, minSequenceNr, minTimestamp);
     }
 
+    /** A copy selecting sequence numbers at or above {@code minSequenceNr}. */
     public SnapshotCriteria withMinSequenceNr(long minSequenceNr) {
         return new SnapshotCriteria(maxSequenceNr, maxTimestamp, minSequenceNr, minTimestamp);
     }
 
+    /** A copy selecting snapshots saved at or after {@code minTimestamp}. */
     public SnapshotCriteria withMinTimestamp(Instant minTimestamp) {
         return new SnapshotCriteria(maxSequenceNr, maxTimestamp, minSequenceNr, minTimestamp);
     }
