@@ -18,4 +18,5 @@ module dev.pgkit {
     exports dev.pgkit.state;
     exports dev.pgkit.broadcast;
     exports dev.pgkit.conversation;
+    exports dev.pgkit.persistence;
 }

@@ -12,6 +12,8 @@ import dev.pgkit.internal.Identifier;
 import dev.pgkit.internal.NotificationListener;
 import dev.pgkit.internal.SchemaManager;
 import dev.pgkit.internal.StatusTables;
+import dev.pgkit.persistence.Persistence;
+import dev.pgkit.persistence.PersistenceOptions;
 import dev.pgkit.state.StateOptions;
 import dev.pgkit.state.StateStore;
 import java.util.List;
@@ -92,6 +94,19 @@ public final class Pgkit implements AutoCloseable {
     /** The conversation adapter with the given options (a history retention), one instance per options. */
     public ConversationStore conversation(ConversationOptions options) {
         return adapter(ConversationStore.class, options);
+    }
+
+    /**
+     * The persistence adapter (event journal, queries, snapshots, durable state) on actor-ts's default tables
+     * ({@code events}, {@code events_tags}, {@code snapshots} keeping 3 per id, {@code durable_state}).
+     */
+    public Persistence persistence() {
+        return persistence(PersistenceOptions.defaults());
+    }
+
+    /** The persistence adapter on the tables {@code options} name (one instance per options, shared by every caller). */
+    public Persistence persistence(PersistenceOptions options) {
+        return adapter(Persistence.class, options);
     }
 
     /** The names of the adapters this build of pgkit has ({@code state}, ...), in the order their schemas are applied. */
