@@ -19,6 +19,11 @@ final class BroadcastSql {
      */
     final Sql publish;
     /**
+     * The same for a batch of one spilled message (what a lone sender sends): params attachment bytea, channel,
+     * sender uid, message type. Not safe to repeat.
+     */
+    final Sql publishOneSpilled;
+    /**
      * The same for a batch without spilled messages: params channels text[], payloads text[]. Not safe to repeat.
      */
     final Sql publishInline;
@@ -51,6 +56,10 @@ final class BroadcastSql {
                          '{"uid":' || to_json(m.uid)::text || ',"type":' || m.type || ',"attachmentId":"' || ids.id || '"}'))
                 FROM m LEFT JOIN spilled ON spilled.ord = m.ord LEFT JOIN ids ON ids.rank = spilled.rank
                 ORDER BY m.ord""".formatted(attachments));
+        publishOneSpilled = Sql.write("broadcast.publishOneSpilled", """
+                WITH stored AS (INSERT INTO %1$s (payload) VALUES (?) RETURNING id)
+                SELECT pg_notify(?, '{"uid":' || to_json(?::text)::text || ',"type":' || ?::int || ',"attachmentId":"' || stored.id || '"}')
+                FROM stored""".formatted(attachments));
         publishInline = Sql.write("broadcast.publishInline", """
                 SELECT pg_notify(m.channel, m.payload) FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS m(channel, payload, ord)
                 ORDER BY m.ord""");

@@ -175,12 +175,20 @@ final class Publisher {
         for (byte[] attachment : attachments) {
             spilled |= attachment != null;
         }
-        if (spilled) {
+        if (spilled && n == 1) {
+            Outgoing m = batch.get(0).message;
+            database.query(sql.publishOneSpilled, m.channel(), s -> {
+                s.setBytes(1, m.attachment());
+                s.setString(2, m.channel());
+                s.setString(3, m.uid());
+                s.setInt(4, m.type());
+            }, Publisher::drain);
+        } else if (spilled) {
             database.query(sql.publish, channels[0], s -> {
                 Connection c = s.getConnection();
                 s.setArray(1, c.createArrayOf("text", channels));
                 s.setArray(2, c.createArrayOf("text", inlines));
-                s.setArray(3, c.createArrayOf("bytea", attachments));
+                s.setObject(3, attachments);
                 s.setArray(4, c.createArrayOf("text", uids));
                 s.setArray(5, c.createArrayOf("int4", types));
             }, Publisher::drain);
@@ -217,7 +225,7 @@ final class Publisher {
             Connection c = s.getConnection();
             s.setArray(1, c.createArrayOf("text", channels));
             s.setArray(2, c.createArrayOf("text", senders));
-            s.setArray(3, c.createArrayOf("bytea", messages));
+            s.setObject(3, messages);
         }, Publisher::drain);
         notifications.addAndGet(1); // one wake-up per batch (per channel)
         batches.incrementAndGet();
