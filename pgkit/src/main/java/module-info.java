@@ -15,4 +15,5 @@ module dev.pgkit {
     exports dev.pgkit;
     exports dev.pgkit.json;
     exports dev.pgkit.state;
+    exports dev.pgkit.store;
 }

@@ -1,6 +1,7 @@
 package dev.pgkit.internal;
 
 import dev.pgkit.state.StateStore;
+import dev.pgkit.store.Store;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -19,7 +20,7 @@ import java.util.function.Function;
  */
 public final class AdapterRegistry {
     /** The facade of every adapter, in the order {@code pgkit migrate} applies their schemas. */
-    private static final List<Class<?>> FACADES = List.of(StateStore.class);
+    private static final List<Class<?>> FACADES = List.of(StateStore.class, Store.class);
 
     /** Builds an adapter's facade with the given options on a {@code Pgkit}'s shared context. */
     @FunctionalInterface
