@@ -6,7 +6,7 @@ import java.time.Duration;
  * What one sync round did.
  *
  * @param pushed         local queue entries sent to the remote
- * @param pulled         remote change-feed entries read
+ * @param pulled         the remote's change-feed entries received (those this store had pushed are skipped)
  * @param writtenRemote  rows the remote changed (a change it already had changes nothing)
  * @param writtenLocal   rows this store changed
  * @param conflicts      conflicts kept (both sides)

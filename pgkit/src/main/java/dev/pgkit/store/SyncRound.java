@@ -126,15 +126,20 @@ final class SyncRound {
             }
             position = batch.get(batch.size() - 1).offset();
             Map<String, Map<String, RowState>> states = new TreeMap<>();
+            int fromPeer = 0;
             for (OrderedLog.Entry<Store.FeedItem> entry : batch) {
                 Store.FeedItem item = entry.value();
-                if (item.state() != null && !item.source().equals(local.replicaId())) {
+                if (item.source().equals(local.replicaId())) {
+                    continue; // a change this store pushed: the checkpoint moves past it
+                }
+                fromPeer++;
+                if (item.state() != null) {
                     states.computeIfAbsent(item.kind(), k -> new LinkedHashMap<>()).put(item.key(), item.state());
                 }
             }
             Applied applied = apply(local, states, remote.replicaId(), false, PULLED, remote.replicaId(), position.toString());
             writeCheckpoint(remote, PULLED_BY, local.replicaId(), position.toString());
-            pulled += batch.size();
+            pulled += fromPeer;
             writtenLocal += applied.written();
             conflicts += applied.conflicts();
             options.progress().accept(new SyncProgress("pull", pulled, writtenLocal));
