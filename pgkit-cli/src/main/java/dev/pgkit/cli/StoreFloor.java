@@ -79,7 +79,7 @@ final class StoreFloor {
                 } else {
                     try (ResultSet rs = statement.executeQuery()) {
                         while (rs.next()) {
-                            rs.getString(2);
+                            rs.getString(op == Op.APPEND ? 1 : 2);
                         }
                     }
                 }

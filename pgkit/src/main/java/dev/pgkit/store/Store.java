@@ -8,6 +8,7 @@ import dev.pgkit.internal.OrderedLog;
 import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -189,11 +190,26 @@ public final class Store {
         return feed;
     }
 
-    /** One entry of the change feed: what changed and its current state (null when its row was cleaned up). */
-    record FeedItem(String source, String kind, String key, RowState state) {
+    /** One entry of the change feed: where the change came from and what it changed. */
+    record FeedItem(String source, String kind, String key) {
         static FeedItem read(ResultSet rs) throws java.sql.SQLException {
-            String key = rs.getString(3);
-            return new FeedItem(rs.getString(1), rs.getString(2), key, RowState.read(key, rs, 4));
+            return new FeedItem(rs.getString(1), rs.getString(2), rs.getString(3));
         }
+    }
+
+    /** The current states of {@code keys} of one kind ({@code record} or {@code kv}); a cleaned-up key is absent. */
+    Map<String, RowState> states(String kind, java.util.Collection<String> keys) {
+        StoreSql.Table table = "record".equals(kind) ? sql.records : sql.kv;
+        return database.query(table.states, options.name(), s -> {
+            s.setString(1, options.name());
+            s.setArray(2, s.getConnection().createArrayOf("text", keys.toArray()));
+        }, rs -> {
+            Map<String, RowState> out = new java.util.LinkedHashMap<>();
+            while (rs.next()) {
+                String key = rs.getString(1);
+                out.put(key, RowState.read(key, rs, 2));
+            }
+            return out;
+        });
     }
 }

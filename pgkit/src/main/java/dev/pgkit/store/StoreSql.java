@@ -45,18 +45,11 @@ final class StoreSql {
 
     /**
      * The change feed a peer pulls, read through the commit-safe ordered-log reader: queue entries in
-     * {@code (tx, id)} order, each with its source and the current state of what it changed.
-     * Filter parameter: the store. (Entries that came from the puller are read too, and skipped by it, so that its
-     * checkpoint moves past them.)
+     * {@code (tx, id)} order with their source (entries that came from the puller are read too, and skipped by it,
+     * so that its checkpoint moves past them). Filter parameter: the store.
      */
     OrderedLogSource feed() {
-        return new OrderedLogSource("q.source, q.kind, q.key, st.*", """
-                %1$s q LEFT JOIN LATERAL (
-                  SELECT %4$s FROM %2$s r WHERE q.kind = 'record' AND r.store = q.store AND r.key = q.key
-                  UNION ALL
-                  SELECT %5$s FROM %3$s k WHERE q.kind = 'kv' AND k.store = q.store AND k.key = q.key) st ON true"""
-                .formatted(queue, records.table, kv.table, stateColumns("r"), stateColumns("k")),
-                "q.store = ?", "q.tx", "q.id");
+        return new OrderedLogSource("q.source, q.kind, q.key", queue + " q", "q.store = ?", "q.tx", "q.id");
     }
 
     /** The events of one stream of one store, for the ordered-log reader. Filter parameters: store, stream. */
@@ -146,6 +139,7 @@ final class StoreSql {
         final Sql contains;
         final Sql search;
         final Sql lockStates;
+        final Sql states;
         final Sql applyStates;
 
         Table(String kind, String schema, String table, String queue) {
@@ -208,6 +202,8 @@ final class StoreSql {
                     SELECT key, value::text, version, updated_at FROM %s
                     WHERE store = ? AND jsonb_to_tsvector('simple'::regconfig, value, '["string"]'::jsonb) @@ websearch_to_tsquery('simple', ?)
                       AND key > ? AND NOT deleted ORDER BY key LIMIT ?""".formatted(table));
+            states = Sql.read("store.sync." + kind + ".states", """
+                    SELECT key, %s FROM %s r WHERE store = ? AND key = ANY(?::text[])""".formatted(stateColumns("r"), table));
             lockStates = Sql.read("store.sync." + kind + ".lock", """
                     SELECT key, %s FROM %s r WHERE store = ? AND key = ANY(?::text[]) ORDER BY key FOR UPDATE"""
                     .formatted(stateColumns("r"), table));

@@ -125,7 +125,7 @@ final class SyncRound {
                 return;
             }
             position = batch.get(batch.size() - 1).offset();
-            Map<String, Map<String, RowState>> states = new TreeMap<>();
+            Map<String, java.util.Set<String>> changed = new TreeMap<>();
             int fromPeer = 0;
             for (OrderedLog.Entry<Store.FeedItem> entry : batch) {
                 Store.FeedItem item = entry.value();
@@ -133,10 +133,11 @@ final class SyncRound {
                     continue; // a change this store pushed: the checkpoint moves past it
                 }
                 fromPeer++;
-                if (item.state() != null) {
-                    states.computeIfAbsent(item.kind(), k -> new LinkedHashMap<>()).put(item.key(), item.state());
-                }
+                changed.computeIfAbsent(item.kind(), k -> new java.util.LinkedHashSet<>()).add(item.key());
             }
+            // the current state of what changed (read after the feed: at least as new as each entry)
+            Map<String, Map<String, RowState>> states = new TreeMap<>();
+            changed.forEach((kind, keys) -> states.put(kind, remote.states(kind, keys)));
             Applied applied = apply(local, states, remote.replicaId(), false, PULLED, remote.replicaId(), position.toString());
             writeCheckpoint(remote, PULLED_BY, local.replicaId(), position.toString());
             pulled += fromPeer;
