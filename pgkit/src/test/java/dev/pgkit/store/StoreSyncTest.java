@@ -98,15 +98,21 @@ class StoreSyncTest {
         a.syncWith(b);
         assertThat(a.records().get("k", String.class).orElseThrow().value()).isEqualTo("from b");
         assertThat(b.records().get("k", String.class).orElseThrow().value()).isEqualTo("from b");
-        // equal times: the larger replica id wins, whichever side applies
-        a.records().put("tie", "a");
-        b.records().put("tie", "b");
-        Db.execute(pgkitA, "UPDATE \"" + schemaA + "\".persist_records SET updated_at = '2030-01-01T00:00:00Z' WHERE key = 'tie'");
-        Db.execute(pgkitB, "UPDATE \"" + schemaB + "\".persist_records SET updated_at = '2030-01-01T00:00:00Z' WHERE key = 'tie'");
+        // equal times: the larger replica id wins, whichever side starts the sync
         String winner = a.replicaId().compareTo(b.replicaId()) > 0 ? "a" : "b";
-        b.syncWith(a);
-        assertThat(a.records().get("tie", String.class).orElseThrow().value()).isEqualTo(winner);
-        assertThat(b.records().get("tie", String.class).orElseThrow().value()).isEqualTo(winner);
+        for (String key : List.of("tie-pushed-by-b", "tie-pushed-by-a")) {
+            a.records().put(key, "a");
+            b.records().put(key, "b");
+            Db.execute(pgkitA, "UPDATE \"" + schemaA + "\".persist_records SET updated_at = '2030-01-01T00:00:00Z' WHERE key = '" + key + "'");
+            Db.execute(pgkitB, "UPDATE \"" + schemaB + "\".persist_records SET updated_at = '2030-01-01T00:00:00Z' WHERE key = '" + key + "'");
+            if (key.endsWith("b")) {
+                b.syncWith(a);
+            } else {
+                a.syncWith(b);
+            }
+            assertThat(a.records().get(key, String.class).orElseThrow().value()).as(key).isEqualTo(winner);
+            assertThat(b.records().get(key, String.class).orElseThrow().value()).as(key).isEqualTo(winner);
+        }
     }
 
     @Test
@@ -242,6 +248,46 @@ class StoreSyncTest {
         assertThat(quiet).as("no round changes anything after %d rounds (seed %d)", rounds, seed).isTrue();
         assertThat(contents(pgkitA, schemaA)).as("seed %d", seed).isEqualTo(contents(pgkitB, schemaB));
         assertThat(a.queueCounts().pending() + a.queueCounts().failed()).isZero();
+        if (options.policy().toString().equals("last-writer-wins")) {
+            // the version kept is the last write made anywhere (by its server's stamp)
+            Map<String, Stamp> last = new TreeMap<>();
+            for (Map.Entry<String, Stamp> write : writeStamps(pgkitA, schemaA).entrySet()) {
+                last.merge(write.getKey(), write.getValue(), Stamp::max);
+            }
+            for (Map.Entry<String, Stamp> write : writeStamps(pgkitB, schemaB).entrySet()) {
+                last.merge(write.getKey(), write.getValue(), Stamp::max);
+            }
+            assertThat(rowStamps(pgkitA, schemaA)).as("seed %d", seed).isEqualTo(last);
+            assertThat(rowStamps(pgkitB, schemaB)).as("seed %d", seed).isEqualTo(last);
+        }
+    }
+
+    /** The newest stamp of the writes made on this side (queue entries of local writes record theirs), per kind/key. */
+    private static Map<String, Stamp> writeStamps(Pgkit pgkit, String schema) throws Exception {
+        Map<String, Stamp> out = new TreeMap<>();
+        try (Connection c = pgkit.dataSource().getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT kind, key, payload->>'stamp' FROM \"" + schema + "\".persist_sync_queue q WHERE source = "
+                     + "(SELECT replica_id FROM \"" + schema + "\".persist_sync_replicas WHERE store = q.store)")) {
+            while (rs.next()) {
+                out.merge(rs.getString(1) + "/" + rs.getString(2), Stamp.parse(rs.getString(3)), Stamp::max);
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, Stamp> rowStamps(Pgkit pgkit, String schema) throws Exception {
+        Map<String, Stamp> out = new TreeMap<>();
+        try (Connection c = pgkit.dataSource().getConnection(); Statement s = c.createStatement()) {
+            for (String kind : List.of("record", "kv")) {
+                String table = kind.equals("record") ? "persist_records" : "persist_kv";
+                try (ResultSet rs = s.executeQuery("SELECT key, " + StoreSql.stamp("r") + " FROM \"" + schema + "\"." + table + " r")) {
+                    while (rs.next()) {
+                        out.put(kind + "/" + rs.getString(1), Stamp.parse(rs.getString(2)));
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     private static void edit(Store side, Random random) {
