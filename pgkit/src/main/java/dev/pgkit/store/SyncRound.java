@@ -34,6 +34,13 @@ final class SyncRound {
     private static final String PULLED = "pulled";
     private static final String PULLED_BY = "pulled_by";
 
+    /** Where a test makes a round crash: called at each step with the step's name; does nothing outside tests. */
+    interface FaultPoint {
+        void reached(String step);
+    }
+
+    static volatile FaultPoint faults = step -> { };
+
     private final Store local;
     private final Store remote;
     private final SyncOptions options;
@@ -82,6 +89,7 @@ final class SyncRound {
             if (batch.isEmpty()) {
                 return;
             }
+            faults.reached("push.read");
             after = batch.get(batch.size() - 1).id();
             Long[] ids = batch.stream().map(Queued::id).toArray(Long[]::new);
             Map<String, Map<String, RowState>> states = new TreeMap<>();
@@ -104,6 +112,7 @@ final class SyncRound {
                 });
                 throw e;
             }
+            faults.reached("push.applied");
             local.database().update(local.sql().pushMarkSynced, local.name(), s -> {
                 s.setString(1, local.name());
                 s.setArray(2, s.getConnection().createArrayOf("bigint", ids));
@@ -124,6 +133,7 @@ final class SyncRound {
             if (batch.isEmpty()) {
                 return;
             }
+            faults.reached("pull.read");
             position = batch.get(batch.size() - 1).offset();
             Map<String, java.util.Set<String>> changed = new TreeMap<>();
             int fromPeer = 0;
@@ -139,6 +149,7 @@ final class SyncRound {
             Map<String, Map<String, RowState>> states = new TreeMap<>();
             changed.forEach((kind, keys) -> states.put(kind, remote.states(kind, keys)));
             Applied applied = apply(local, states, remote.replicaId(), false, PULLED, remote.replicaId(), position.toString());
+            faults.reached("pull.applied");
             writeCheckpoint(remote, PULLED_BY, local.replicaId(), position.toString());
             pulled += fromPeer;
             writtenLocal += applied.written();
@@ -222,6 +233,7 @@ final class SyncRound {
                     kept += conflictsFound.size();
                 }
             }
+            faults.reached(pushSide ? "push.apply" : "pull.apply"); // inside the transaction: a crash rolls it back
             try (PreparedStatement s = connection.prepareStatement(sql.checkpointWrite.text())) {
                 bindCheckpoint(s, target, direction, checkpointPeer, position);
                 s.executeUpdate();

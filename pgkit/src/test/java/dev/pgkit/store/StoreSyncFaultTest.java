@@ -65,6 +65,15 @@ class StoreSyncFaultTest {
                 }
             }, "killer");
             killer.start();
+            // besides the terminations, a crash (an exception ending the round) at random steps, inside and between transactions
+            AtomicInteger crashes = new AtomicInteger();
+            Random crashRandom = new Random(seed + 1);
+            SyncRound.faults = step -> {
+                if (crashRandom.nextInt(6) == 0) {
+                    crashes.incrementAndGet();
+                    throw new IllegalStateException("injected crash at " + step);
+                }
+            };
             SyncOptions options = SyncOptions.defaults().withBatchSize(50);
             int failedRounds = 0;
             int rounds = 0;
@@ -74,7 +83,7 @@ class StoreSyncFaultTest {
                     rounds++;
                     try {
                         (random.nextBoolean() ? a : b).syncWith(random.nextBoolean() ? b : a, options);
-                    } catch (PgkitException | IllegalArgumentException e) {
+                    } catch (PgkitException | IllegalArgumentException | IllegalStateException e) {
                         if (e instanceof IllegalArgumentException) {
                             continue; // a store picked as its own remote
                         }
@@ -85,10 +94,12 @@ class StoreSyncFaultTest {
             } finally {
                 killing.set(false);
                 killer.join();
+                SyncRound.faults = step -> { };
             }
-            System.out.println("StoreSyncFaultTest: " + kills.get() + " backends terminated, " + failedRounds + " of " + rounds
+            System.out.println("StoreSyncFaultTest: " + kills.get() + " backends terminated, " + crashes.get() + " crashes injected, " + failedRounds + " of " + rounds
                     + " rounds failed: " + failures.stream().distinct().toList());
             assertThat(kills.get()).isGreaterThanOrEqualTo(25);
+            assertThat(crashes.get()).isPositive();
             // resumed without faults: converges
             boolean quiet = false;
             for (int i = 0; i < 10 && !quiet; i++) {
