@@ -15,5 +15,6 @@ module dev.pgkit {
     exports dev.pgkit;
     exports dev.pgkit.json;
     exports dev.pgkit.state;
+    exports dev.pgkit.conversation;
     exports dev.pgkit.store;
 }

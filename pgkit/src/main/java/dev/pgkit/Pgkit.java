@@ -8,6 +8,8 @@ import dev.pgkit.internal.Identifier;
 import dev.pgkit.internal.NotificationListener;
 import dev.pgkit.internal.SchemaManager;
 import dev.pgkit.internal.StatusTables;
+import dev.pgkit.conversation.ConversationOptions;
+import dev.pgkit.conversation.ConversationStore;
 import dev.pgkit.state.StateOptions;
 import dev.pgkit.state.StateStore;
 import dev.pgkit.store.Store;
@@ -64,6 +66,19 @@ public final class Pgkit implements AutoCloseable {
     /** The state adapter with the given options (one instance per options, shared by every caller). */
     public StateStore state(StateOptions options) {
         return adapter(StateStore.class, options);
+    }
+
+    /**
+     * The conversation adapter (BuilderBot's chat-bot contacts and history, in the tables {@code contact} and
+     * {@code history} of this Pgkit's schema), keeping history until deleted.
+     */
+    public ConversationStore conversation() {
+        return conversation(ConversationOptions.defaults());
+    }
+
+    /** The conversation adapter with the given options (a history retention), one instance per options. */
+    public ConversationStore conversation(ConversationOptions options) {
+        return adapter(ConversationStore.class, options);
     }
 
     /**

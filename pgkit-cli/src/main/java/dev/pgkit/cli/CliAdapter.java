@@ -20,6 +20,7 @@ record CliAdapter(String name, DemoSection demo, Supplier<Callable<Integer>> ben
     /** Every adapter the command knows, in the library's order: one line per adapter. */
     static final List<CliAdapter> ALL = List.of(
             new CliAdapter("state", new StateDemo(), BenchCommand.State::new),
+            new CliAdapter("conversation", new ConversationDemo(), ConversationBench::new),
             new CliAdapter("store", new StoreDemo(), StoreBench::new));
 
     /** One adapter's part of {@code pgkit demo}: runs its operations and prints what it read back. */

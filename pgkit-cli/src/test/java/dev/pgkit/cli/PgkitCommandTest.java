@@ -284,6 +284,42 @@ class PgkitCommandTest {
         report.get("wakeLatency").forEach(cell -> assertThat(cell.get("p50Micros").asLong()).as(cell.toString()).isPositive());
     }
 
+    @Test
+    void conversationDemoPrintsWhatItReadBackAndForgetsItsPhone() throws Exception {
+        Run demo = run(Map.of(), "demo", "--url", url, "--schema", schema);
+        assertThat(demo.exit()).as(demo.err()).isZero();
+        String out = demo.out();
+        Matcher phone = Pattern.compile("history tables, phone (\\+1555\\d{7})").matcher(out);
+        assertThat(phone.find()).as(out).isTrue();
+        assertThat(result(out, "getPrevByNumber")).isEqualTo("ref hours, refSerialize flow:hours#0, answer \"We open at 9.\"");
+        assertThat(result(out, "saveContact({subscribed}, a)")).isEqualTo("values = {email=john@example.com, name=John Doe, subscribed=true}");
+        assertThat(result(out, "saveContact({name}, u: replace)")).isEqualTo("values = {name=Jane Doe}");
+        assertThat(result(out, "history newest first, pages of 2"))
+                .isEqualTo("[\"We open at 9.\", \"1) prices 2) hours\"] then [\"Hi! How can I help you?\"]");
+        assertThat(result(out, "recent(2): chat-memory window")).isEqualTo("[\"1) prices 2) hours\", \"We open at 9.\"]");
+        assertThat(result(out, "findContacts(name = Jane Doe)")).isEqualTo("found " + phone.group(1));
+        assertThat(result(out, "forget(phone)"))
+                .isEqualTo("1 contact, 3 history entries removed; getContact = (absent), getPrevByNumber = (absent)");
+        // forgotten for real
+        assertThat(strings("SELECT phone FROM \"" + schema + "\".contact WHERE phone = ?", phone.group(1))).isEmpty();
+        assertThat(strings("SELECT phone FROM \"" + schema + "\".history WHERE phone = ?", phone.group(1))).isEmpty();
+    }
+
+    @Test
+    void benchConversationMeasuresSaveAndGetPrevBesideItsFloor(@TempDir Path dir) throws Exception {
+        Run bad = run(Map.of(), "bench", "conversation", "--url", "postgres://nobody@127.0.0.1:1/none", "--concurrency", "0");
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).startsWith("--concurrency values must be between 1 and 1000, was 0");
+        Path json = dir.resolve("conversation.json");
+        Run bench = run(Map.of(), "bench", "conversation", "--url", url, "--schema", schema, "--duration", "1", "--concurrency", "1",
+                "--json", json.toString());
+        assertThat(bench.exit()).as(bench.err()).isZero();
+        JsonNode report = new ObjectMapper().readTree(Files.readString(json));
+        assertThat(report.get("cells").findValuesAsText("operation")).containsExactly("floor save (same SQL)", "floor getPrev (same SQL)",
+                "node-style function call", "save", "getPrevByNumber");
+        report.get("cells").forEach(cell -> assertThat(cell.get("opsPerSecond").asLong()).as(cell.toString()).isPositive());
+    }
+
     /** What the demo printed after {@code ->} on the line for {@code operation}. */
     private static String result(String out, String operation) {
         for (String line : out.split("\n")) {

@@ -1,5 +1,6 @@
 package dev.pgkit.internal;
 
+import dev.pgkit.conversation.ConversationStore;
 import dev.pgkit.state.StateStore;
 import dev.pgkit.store.Store;
 import java.util.List;
@@ -20,7 +21,7 @@ import java.util.function.Function;
  */
 public final class AdapterRegistry {
     /** The facade of every adapter, in the order {@code pgkit migrate} applies their schemas. */
-    private static final List<Class<?>> FACADES = List.of(StateStore.class, Store.class);
+    private static final List<Class<?>> FACADES = List.of(StateStore.class, ConversationStore.class, Store.class);
 
     /** Builds an adapter's facade with the given options on a {@code Pgkit}'s shared context. */
     @FunctionalInterface
@@ -54,7 +55,8 @@ public final class AdapterRegistry {
      */
     public static <O, A> void register(Class<A> facade, Class<O> optionsType, Component component, Factory<O, A> factory) {
         Objects.requireNonNull(component, "component");
-        register(facade, optionsType, null, options -> component, factory);
+        add(facade, new Registration<>(Objects.requireNonNull(optionsType, "optionsType"), null, options -> component,
+                Objects.requireNonNull(factory, "factory")));
     }
 
     /**
@@ -64,11 +66,14 @@ public final class AdapterRegistry {
      */
     public static <O, A> void register(Class<A> facade, Class<O> optionsType, O defaults, Function<O, Component> components,
                                        Factory<O, A> factory) {
+        add(facade, new Registration<>(Objects.requireNonNull(optionsType, "optionsType"), Objects.requireNonNull(defaults, "defaults"),
+                Objects.requireNonNull(components, "components"), Objects.requireNonNull(factory, "factory")));
+    }
+
+    private static void add(Class<?> facade, Registration<?, ?> registration) {
         if (!FACADES.contains(facade)) {
             throw new IllegalStateException(facade.getName() + " registers itself but is not listed in AdapterRegistry.FACADES");
         }
-        Registration<O, A> registration = new Registration<>(Objects.requireNonNull(optionsType, "optionsType"), defaults,
-                Objects.requireNonNull(components, "components"), Objects.requireNonNull(factory, "factory"));
         if (REGISTERED.putIfAbsent(facade, registration) != null) {
             throw new IllegalStateException(facade.getName() + " registered twice");
         }

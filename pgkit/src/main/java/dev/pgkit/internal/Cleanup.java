@@ -48,6 +48,20 @@ public record Cleanup(String name, String table, String template, List<Object> p
     }
 
     /**
+     * Rows older than {@code retention} by their {@code timeColumn}, a {@code timestamp} without time zone that
+     * holds UTC (the BuilderBot tables' columns, which pgkit writes as {@code now() AT TIME ZONE 'UTC'}): compared
+     * in UTC, so the session's TimeZone never shifts the boundary.
+     */
+    public static Cleanup olderThanUtc(String name, String table, String timeColumn, Duration retention) {
+        if (retention == null || retention.isNegative() || retention.isZero()) {
+            throw new IllegalArgumentException(name + ": retention must be a positive duration, was " + retention);
+        }
+        String column = Identifier.of("time column", timeColumn).quoted();
+        return new Cleanup(name, table, deleteWhere(column + " < (now() AT TIME ZONE 'UTC') - ? * interval '1 millisecond'"),
+                List.of(retention.toMillis()));
+    }
+
+    /**
      * Every row of a key beyond its newest {@code keep}, newest by {@code orderColumn}: a snapshot store that
      * keeps the last N snapshots per entity, a capped log.
      */

@@ -44,6 +44,7 @@ public final class Context implements AutoCloseable {
     private ScheduledExecutorService housekeeping;
     private ExecutorService poolWork;
     private volatile boolean closed;
+    private final Set<AutoCloseable> closeWith = new java.util.LinkedHashSet<>();
 
     /** The default {@link #wakeups()} re-check interval. */
     public static final Duration DEFAULT_WAIT_RECHECK_INTERVAL = Duration.ofSeconds(1);
@@ -101,10 +102,12 @@ public final class Context implements AutoCloseable {
     public void prepare(Component component) {
         String key = component.schema().schemaOr(schema).quoted() + "." + component.key();
         if (ready.contains(key)) {
+            housekeeper.register(component); // the same tables, maybe with other cleanups (another retention)
             return;
         }
         synchronized (preparing.computeIfAbsent(key, k -> new Object())) {
             if (ready.contains(key)) {
+                housekeeper.register(component);
                 return;
             }
             ensureOpen();
@@ -117,6 +120,21 @@ public final class Context implements AutoCloseable {
             housekeeper.register(component);
             housekeepingInterval.ifPresent(interval -> housekeeper.start(housekeepingThread(), interval));
             ready.add(key);
+        }
+    }
+
+    /** Closes {@code resource} (a live query) when this context closes, before the listener and the pool; no-op once closed. */
+    public void closeWith(AutoCloseable resource) {
+        synchronized (lock) {
+            ensureOpen();
+            closeWith.add(resource);
+        }
+    }
+
+    /** Forgets a resource closed before this context. */
+    public void forget(AutoCloseable resource) {
+        synchronized (lock) {
+            closeWith.remove(resource);
         }
     }
 
@@ -199,16 +217,25 @@ public final class Context implements AutoCloseable {
     public void close() {
         NotificationListener startedListener;
         List<ExecutorService> executors = new ArrayList<>();
+        List<AutoCloseable> resources;
         synchronized (lock) {
             if (closed) {
                 return;
             }
             closed = true;
+            resources = new ArrayList<>(closeWith);
             startedListener = listener;
             for (ExecutorService executor : new ExecutorService[] {scheduler, housekeeping, poolWork}) {
                 if (executor != null) {
                     executors.add(executor);
                 }
+            }
+        }
+        for (AutoCloseable resource : resources) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                org.slf4j.LoggerFactory.getLogger(Context.class).debug("closing {} failed", resource, e);
             }
         }
         housekeeper.stop();

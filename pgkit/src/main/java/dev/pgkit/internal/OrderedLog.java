@@ -31,7 +31,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The cost: delivery waits for the oldest transaction that has written anything in the cluster (read-only
  * transactions have no id and hold nothing back), so a session left idle in a writing transaction delays
- * every live reader until it ends; {@code idle_in_transaction_session_timeout} bounds that.
+ * every live reader until it ends ({@code idle_in_transaction_session_timeout} bounds that; nothing bounds a
+ * forgotten prepared transaction).
+ *
+ * <p>Offsets hold transaction ids, which belong to one cluster: after a dump and restore (or a logical-replication
+ * switch-over) into a cluster whose transaction counter is lower, stored offsets do not carry over. Physical
+ * replicas and {@code pg_upgrade} keep the counter.
  *
  * <p>The table needs {@code tx xid8 NOT NULL DEFAULT pg_current_xact_id()}, a {@code bigint} sequence column,
  * and an index on {@code (filter columns..., tx, seq)}. Writers {@code pg_notify} the log's channel in the
@@ -50,9 +55,11 @@ public final class OrderedLog<T> {
      *
      * @param select    the select list of the caller's columns (the position columns are added)
      * @param from      the {@code FROM} clause's body, tables qualified and quoted
-     * @param filter    a condition with {@code ?} parameters (none inside literals), or {@code true}
+     * @param filter    a condition with {@code ?} parameters (none inside literals; {@code ??} is jsonb's {@code ?}),
+     *                  or {@code true}; {@code select} and {@code from} take no parameters
      * @param txColumn  the {@code xid8} column of the writing transaction
-     * @param seqColumn the {@code bigint} sequence column
+     * @param seqColumn the {@code bigint} sequence column; {@code (tx, seq)} must be unique among the rows read
+     *                  (a join must not repeat a row), since offsets name rows by it
      */
     public record Source(String select, String from, String filter, String txColumn, String seqColumn) {
         public Source {
@@ -100,7 +107,7 @@ public final class OrderedLog<T> {
         this.database = Objects.requireNonNull(database, "database");
         this.name = Objects.requireNonNull(name, "name");
         this.reader = Objects.requireNonNull(reader, "reader");
-        this.filterParameters = (int) source.filter().chars().filter(c -> c == '?').count();
+        this.filterParameters = (int) source.filter().replace("??", "").chars().filter(c -> c == '?').count();
         String after = "(" + source.filter() + ") AND (" + source.txColumn() + ", " + source.seqColumn() + ") > (?::bigint::text::xid8, ?)";
         this.readSql = Sql.read("read " + name, "SELECT " + source.select() + ", " + source.txColumn() + "::text::bigint, "
                 + source.seqColumn() + " FROM " + source.from() + " WHERE " + after
@@ -135,6 +142,11 @@ public final class OrderedLog<T> {
     }
 
     /** Whether rows after {@code after} have committed but wait behind an older transaction that is still running. */
+    /** A wrong password, a dropped database: waiting does not help. */
+    private static boolean permanent(dev.pgkit.PgkitException e) {
+        return e.sqlState().filter(state -> state.startsWith("28") || state.equals("3D000")).isPresent();
+    }
+
     boolean heldBack(LogOffset after, Database.Binder filter) {
         return database.query(heldBackSql, name, statement -> bind(statement, filter, after), rs -> rs.next() && rs.getBoolean(1));
     }
@@ -151,7 +163,8 @@ public final class OrderedLog<T> {
      * Delivers the rows after {@code after} to {@code listener} as they commit, until closed, on a thread of
      * its own: woken by a notification on {@code channel} (which the writers send in their transaction), by a
      * gap in notifications (a reconnect of the listener), and at the wait/wake service's re-check interval.
-     * Lost connections and timeouts are retried; a failure of the listener ends the query.
+     * Lost connections and timeouts are retried; a failure of the listener, or of the log's SQL, ends the query.
+     * Closing the {@code Pgkit} closes it.
      */
     public Live follow(Context context, String channel, LogOffset after, int batchSize, Database.Binder filter, Listener<T> listener) {
         Objects.requireNonNull(after, "after");
@@ -159,7 +172,8 @@ public final class OrderedLog<T> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batchSize must be at least 1, was " + batchSize);
         }
-        Live live = new Live(after);
+        Live live = new Live(context, after);
+        context.closeWith(live);
         live.subscription = context.wakeups().subscribe(channel, new NotificationHandler() {
             @Override
             public void onNotification(String ch, String payload) {
@@ -186,7 +200,10 @@ public final class OrderedLog<T> {
         private NotificationListener.Subscription subscription;
         private Thread thread;
 
-        private Live(LogOffset start) {
+        private final Context context;
+
+        private Live(Context context, LogOffset start) {
+            this.context = context;
             this.offset = start;
         }
 
@@ -232,15 +249,22 @@ public final class OrderedLog<T> {
                     if (closed) {
                         return;
                     }
+                    if (permanent(e)) {
+                        fail(e, listener);
+                        return;
+                    }
                     log.warn("pgkit: reading {} failed, retrying in {} ms: {}", name, TimeUnit.NANOSECONDS.toMillis(retryDelay), e.getMessage());
                     pause(retryDelay);
                     retryDelay = Math.min(retryDelay * 2, Math.max(recheckNanos, FIRST_RETRY_DELAY_NANOS));
                     continue;
-                } catch (RuntimeException e) {
+                } catch (Throwable e) { // a closing Pgkit fails the read: not the query's failure
                     if (!closed) {
                         fail(e, listener);
                     }
                     return;
+                }
+                if (closed) {
+                    return; // read while closing: the caller may already follow from the stored offset again
                 }
                 if (!batch.isEmpty()) {
                     try {
@@ -267,17 +291,21 @@ public final class OrderedLog<T> {
                 wakeups.tryAcquire(nanos, TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 closed = true;
+                subscription.close();
+                Thread.currentThread().interrupt();
             }
         }
 
         private void fail(Throwable e, Listener<T> listener) {
-            failure = e;
             subscription.close();
             log.warn("pgkit: live read of {} stopped at offset {}: {}", name, offset, e.toString());
             try {
                 listener.onError(e);
             } catch (RuntimeException ignored) {
                 // the listener's own failure handling failed: nothing more to tell it
+            } finally {
+                failure = e; // last: isRunning() turns false once the listener has been told
+                context.forget(this);
             }
         }
 
@@ -285,6 +313,7 @@ public final class OrderedLog<T> {
         @Override
         public void close() {
             closed = true;
+            context.forget(this);
             subscription.close();
             wakeups.release();
             if (thread != Thread.currentThread()) {

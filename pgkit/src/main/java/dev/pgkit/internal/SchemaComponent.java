@@ -38,7 +38,7 @@ public record SchemaComponent(String name, List<Migration> migrations, List<Requ
     public SchemaComponent {
         migrations = List.copyOf(migrations);
         requirements = List.copyOf(requirements);
-        names = Map.copyOf(new TreeMap<>(names));
+        names = java.util.Collections.unmodifiableMap(new TreeMap<>(names)); // sorted: the version key must not change between runs
         Objects.requireNonNull(schemaOverride, "schemaOverride");
         for (int i = 0; i < migrations.size(); i++) {
             if (migrations.get(i).version() != i + 1) {

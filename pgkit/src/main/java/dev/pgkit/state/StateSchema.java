@@ -59,6 +59,7 @@ final class StateSchema {
         all.add(Requirement.table(QUEUES, "DELETE"));
         all.addAll(Requirement.columns(QUEUES, "SELECT", "key_prefix", "thread_id", "seq", "value", "expires_at"));
         all.addAll(Requirement.columns(QUEUES, "INSERT", "key_prefix", "thread_id", "value", "expires_at"));
+        all.addAll(Requirement.columns(QUEUES, "UPDATE", "expires_at")); // dequeue and cleanup lock rows FOR UPDATE: any column's UPDATE
         all.add(Requirement.serial(QUEUES, "seq"));
         return all;
     }

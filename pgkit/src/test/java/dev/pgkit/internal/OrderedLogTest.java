@@ -236,6 +236,29 @@ class OrderedLogTest {
     }
 
     @Test
+    void closingThePgkitEndsItsLiveQueriesQuietly() throws Exception {
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        OrderedLog.Listener<String> listener = new OrderedLog.Listener<>() {
+            @Override
+            public void onEntries(List<OrderedLog.Entry<String>> batch) {
+            }
+
+            @Override
+            public void onError(Throwable failure) {
+                errors.add(failure);
+            }
+        };
+        OrderedLog<String>.Live live = log.follow(context, CHANNEL, LogOffset.START, 10, s -> s.setString(1, "t"), listener);
+        awaitActive();
+        Thread thread = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("pgkit-log-test log")).findFirst().orElseThrow();
+        pgkit.close();
+        thread.join(5_000);
+        assertThat(thread.isAlive()).isFalse();
+        assertThat(live.isRunning()).isFalse();
+        assertThat(errors).isEmpty();
+    }
+
+    @Test
     void offsetsParseAndRejectGarbage() {
         assertThat(LogOffset.parse("12:34")).isEqualTo(new LogOffset(12, 34));
         assertThat(new LogOffset(1, 2)).isLessThan(new LogOffset(2, 1));

@@ -59,6 +59,38 @@ class SchemaBindingTest {
     }
 
     @Test
+    void theVersionKeyOfSeveralRenamedTablesIsTheSameInEveryRun() {
+        Map<String, Identifier> names = new java.util.HashMap<>();
+        for (String table : List.of("zeta", "alpha", "mid", "beta", "omega")) {
+            names.put(table, Identifier.of("table", table + "_x"));
+        }
+        assertThat(THINGS.bind(null, names).versionKey())
+                .isEqualTo("bindingtest[alpha=alpha_x,beta=beta_x,mid=mid_x,omega=omega_x,zeta=zeta_x]");
+    }
+
+    @Test
+    void cleanupsAndCountsUseTheAdaptersOwnSchema(TestPostgres postgres) throws Exception {
+        Pgkit pgkit = Db.pgkit(postgres, "binding_cleanup");
+        try {
+            Context context = ContextTest.contextOf(pgkit);
+            Component elsewhere = new Component(THINGS.bind(Identifier.of("schema", "binding_own2"),
+                    Map.of("things", Identifier.of("table", "only_there"))),
+                    List.of(Cleanup.olderThan("bindingtest.old", "only_there", "created", java.time.Duration.ofHours(1))),
+                    List.of(StatusTable.kept("only_there")));
+            context.prepare(elsewhere);
+            Db.execute(pgkit, "ALTER TABLE binding_own2.only_there ADD COLUMN created timestamptz NOT NULL DEFAULT now()");
+            Db.execute(pgkit, "INSERT INTO binding_own2.only_there VALUES (1, 'old', now() - interval '2 hours'), (2, 'new', now())");
+            assertThat(StatusTables.count(context.database(), context.schema(), List.of(elsewhere)))
+                    .singleElement().satisfies(c -> assertThat(c.rows()).isEqualTo(2));
+            assertThat(context.housekeeper().cleanup(elsewhere)).isEqualTo(1);
+            assertThat(Db.scalar(pgkit, "SELECT id FROM binding_own2.only_there")).isEqualTo(2);
+        } finally {
+            Db.admin(postgres, "DROP SCHEMA IF EXISTS binding_own2 CASCADE");
+            Db.dropAndClose(pgkit);
+        }
+    }
+
+    @Test
     void aPlaceholderWithoutABoundNameIsRefused() {
         SchemaComponent unbound = THINGS;
         assertThatThrownBy(() -> unbound.sql(unbound.migrations().get(0), Identifier.of("schema", "s")))
