@@ -120,22 +120,26 @@ CREATE TABLE IF NOT EXISTS ${schema}.persist_sync_conflicts (
 -- every field was cleared (by a delete or a non-object value).
 CREATE OR REPLACE FUNCTION ${schema}.persist_field_stamps(old_value jsonb, old_deleted boolean, old_stamps jsonb,
                                                           old_stamp text, new_value jsonb, new_stamp text)
-RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE
-    WHEN new_value IS NULL THEN NULL
-    WHEN old_deleted OR old_value IS NULL OR jsonb_typeof(old_value) <> 'object' OR jsonb_typeof(new_value) <> 'object'
-      THEN jsonb_build_object('c', old_stamp)
-    ELSE jsonb_build_object('c', old_stamps -> 'c', 'f', (
-      SELECT coalesce(jsonb_object_agg(k, s), '{}'::jsonb) FROM (
-        SELECT k, CASE
-            WHEN new_value ? k AND old_value -> k IS NOT DISTINCT FROM new_value -> k
-              THEN coalesce(old_stamps -> 'f' -> k, to_jsonb(old_stamp))
-            WHEN new_value ? k THEN to_jsonb(new_stamp)
-            WHEN old_value ? k THEN jsonb_build_array(new_stamp)
-            ELSE old_stamps -> 'f' -> k
-          END AS s
-        FROM (SELECT jsonb_object_keys(old_value) UNION SELECT jsonb_object_keys(new_value)
-              UNION SELECT jsonb_object_keys(coalesce(old_stamps -> 'f', '{}'::jsonb))) AS keys(k)) per_field
-      WHERE s IS NOT NULL))
-  END
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  -- plpgsql, not sql: its statement's plan is kept by the session instead of being made again at every write
+  IF new_value IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF old_deleted OR old_value IS NULL OR jsonb_typeof(old_value) <> 'object' OR jsonb_typeof(new_value) <> 'object' THEN
+    RETURN jsonb_build_object('c', old_stamp);
+  END IF;
+  RETURN jsonb_build_object('c', old_stamps -> 'c', 'f', (
+    SELECT coalesce(jsonb_object_agg(k, s), '{}'::jsonb) FROM (
+      SELECT k, CASE
+          WHEN new_value ? k AND old_value -> k IS NOT DISTINCT FROM new_value -> k
+            THEN coalesce(old_stamps -> 'f' -> k, to_jsonb(old_stamp))
+          WHEN new_value ? k THEN to_jsonb(new_stamp)
+          WHEN old_value ? k THEN jsonb_build_array(new_stamp)
+          ELSE old_stamps -> 'f' -> k
+        END AS s
+      FROM (SELECT jsonb_object_keys(old_value) UNION SELECT jsonb_object_keys(new_value)
+            UNION SELECT jsonb_object_keys(coalesce(old_stamps -> 'f', '{}'::jsonb))) AS keys(k)) per_field
+    WHERE s IS NOT NULL));
+END
 $$;
