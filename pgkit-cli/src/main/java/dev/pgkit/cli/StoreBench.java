@@ -35,8 +35,14 @@ final class StoreBench extends DatabaseCommand {
     @Option(names = "--changes", defaultValue = "100000", description = "changes synced between the two schemas (default: ${DEFAULT-VALUE})")
     int changes;
 
+    @Option(names = "--batch-size", defaultValue = "1000", description = "changes per sync transaction (default: ${DEFAULT-VALUE})")
+    int batchSize;
+
     @Override
     public Integer call() throws Exception {
+        if (batchSize < 1 || batchSize > SyncOptions.MAX_BATCH) {
+            throw new ParameterException(spec.commandLine(), "--batch-size must be between 1 and " + SyncOptions.MAX_BATCH + ", was " + batchSize);
+        }
         if (seconds < 1 || seconds > 3600) {
             throw new ParameterException(spec.commandLine(), "--duration must be between 1 and 3600 seconds, was " + seconds);
         }
@@ -129,7 +135,7 @@ final class StoreBench extends DatabaseCommand {
         double floorSeconds = floor.copy(schemaA, schemaB, syncName, changes);
         long start = System.nanoTime();
         long[] pullStart = {0};
-        SyncReport report = a.syncWith(b, SyncOptions.defaults().withProgress(p -> {
+        SyncReport report = a.syncWith(b, SyncOptions.defaults().withBatchSize(batchSize).withProgress(p -> {
             if (p.phase().equals("pull") && pullStart[0] == 0) {
                 pullStart[0] = System.nanoTime();
             }
