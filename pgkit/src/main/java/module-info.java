@@ -19,4 +19,5 @@ module dev.pgkit {
     exports dev.pgkit.broadcast;
     exports dev.pgkit.conversation;
     exports dev.pgkit.persistence;
+    exports dev.pgkit.store;
 }

@@ -16,6 +16,8 @@ import dev.pgkit.persistence.Persistence;
 import dev.pgkit.persistence.PersistenceOptions;
 import dev.pgkit.state.StateOptions;
 import dev.pgkit.state.StateStore;
+import dev.pgkit.store.Store;
+import dev.pgkit.store.StoreOptions;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -107,6 +109,19 @@ public final class Pgkit implements AutoCloseable {
     /** The persistence adapter on the tables {@code options} name (one instance per options, shared by every caller). */
     public Persistence persistence(PersistenceOptions options) {
         return adapter(Persistence.class, options);
+    }
+
+    /**
+     * The named store {@code name} (Persist's {@code createStore(name)}) in schema {@code persist}: records, event
+     * streams, key-value entries, a sync queue, and sync with the same store elsewhere.
+     */
+    public Store store(String name) {
+        return store(StoreOptions.named(name));
+    }
+
+    /** The named store with the given options (its schema); one instance per options, shared by every caller. */
+    public Store store(StoreOptions options) {
+        return adapter(Store.class, options);
     }
 
     /** The names of the adapters this build of pgkit has ({@code state}, ...), in the order their schemas are applied. */

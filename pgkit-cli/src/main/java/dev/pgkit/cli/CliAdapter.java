@@ -22,6 +22,7 @@ record CliAdapter(String name, DemoSection demo, Supplier<Callable<Integer>> ben
             new CliAdapter("state", new StateDemo(), BenchCommand.State::new),
             new CliAdapter("conversation", new ConversationDemo(), ConversationBench::new),
             new CliAdapter("persistence", new PersistenceDemo(), PersistenceBench::new),
+            new CliAdapter("store", new StoreDemo(), StoreBench::new),
             new CliAdapter("broadcast", new BroadcastDemo(), BroadcastBench::new));
 
     /** One adapter's part of {@code pgkit demo}: runs its operations and prints what it read back. */

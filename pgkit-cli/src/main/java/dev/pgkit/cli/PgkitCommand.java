@@ -9,7 +9,7 @@ import picocli.CommandLine.IVersionProvider;
 @Command(name = "pgkit", mixinStandardHelpOptions = true, versionProvider = PgkitCommand.Version.class,
         description = "Locks, caches, lists and queues on PostgreSQL.",
         subcommands = {DemoCommand.class, SchemaCommand.class, MigrateCommand.class, StatusCommand.class,
-                CleanupCommand.class, BenchCommand.class})
+                CleanupCommand.class, BenchCommand.class, SyncCommand.class})
 public final class PgkitCommand implements Runnable {
     /** Where the database variables are read; replaceable for tests. */
     final Map<String, String> environment;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pgkit.Pgkit;
+import dev.pgkit.store.StoreOptions;
 import dev.pgkit.testing.TestPostgres;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -135,6 +136,10 @@ class PgkitCommandTest {
         assertThat(result(out, "dequeue until empty")).isEqualTo("2 more");
         assertThat(result(out, "dequeue waiting up to 10 s")).startsWith("{text=late} after ");
         assertThat(result(out, "queueDepth(thread-2)")).isEqualTo("0");
+        assertThat(result(out, "put(user:1, expecting version 1)")).isEqualTo("refused: current version 2");
+        assertThat(result(out, "search(\"compiler\")")).isEqualTo("[user:2]");
+        assertThat(result(out, "live tail of clicks")).isEqualTo("delivered [{button=buy}, {button=cancel}]");
+        assertThat(result(out, "sync again")).isEqualTo("nothing to change: converged");
 
         // and the rows are really there
         Matcher prefix = Pattern.compile("key prefix (demo-[0-9a-f]{8})").matcher(out);
@@ -193,7 +198,7 @@ class PgkitCommandTest {
 
     @Test
     void aBadUrlIsOneLineAndANonZeroExitForEveryCommand() {
-        for (String command : List.of("migrate", "status", "cleanup", "demo", "bench state")) {
+        for (String command : List.of("migrate", "status", "cleanup", "demo", "bench state", "bench store")) {
             List<String> args = new ArrayList<>(List.of(command.split(" ")));
             args.addAll(List.of("--url", "mysql://root:hunter2@db/app"));
             Run malformed = run(Map.of(), args.toArray(String[]::new));
@@ -210,6 +215,50 @@ class PgkitCommandTest {
         Run badSchema = run(Map.of(), "schema", "--schema", "x; drop");
         assertThat(badSchema.exit()).isEqualTo(1);
         assertThat(badSchema.err().strip()).doesNotContain("\n").contains("schema 'x; drop' is not a safe identifier");
+    }
+
+    @Test
+    void syncRunsOneRoundBetweenTwoStoresAndRefusesBadOptions() throws Exception {
+        String from = schema + "_from";
+        String to = schema + "_to";
+        try {
+            admin.store(StoreOptions.named("cli-sync").withSchema(from)).records().put("user:1", Map.of("name", "Ada"));
+            Run sync = run(Map.of(), "sync", "--from", url, "--to", url, "--store", "cli-sync", "--from-schema", from, "--to-schema", to);
+            assertThat(sync.exit()).as(sync.err()).isZero();
+            assertThat(sync.out()).contains("sync store cli-sync").contains("pushed 1 changes (1 rows changed");
+            assertThat(admin.store(StoreOptions.named("cli-sync").withSchema(to)).records().get("user:1", Map.class).orElseThrow().value())
+                    .isEqualTo(Map.of("name", "Ada"));
+            Run again = run(Map.of(), "sync", "--from", url, "--to", url, "--store", "cli-sync", "--from-schema", from, "--to-schema", to);
+            assertThat(again.out()).contains("pushed 0 changes (0 rows changed");
+            Run badPolicy = run(Map.of(), "sync", "--from", url, "--to", url, "--store", "cli-sync", "--policy", "newest");
+            assertThat(badPolicy.exit()).isEqualTo(2);
+            assertThat(badPolicy.err()).contains("--policy must be last-writer-wins or field-merge");
+            Run badSchema = run(Map.of(), "sync", "--from", url, "--to", url, "--store", "cli-sync", "--to-schema", "x; drop");
+            assertThat(badSchema.exit()).isEqualTo(2);
+            assertThat(badSchema.err()).contains("not a safe identifier");
+            Run unreachable = run(Map.of(), "sync", "--from", url, "--to", "postgres://app:hunter2@127.0.0.1:1/app", "--store", "cli-sync",
+                    "--from-schema", from);
+            assertThat(unreachable.exit()).isEqualTo(1);
+            assertThat(unreachable.err().strip()).doesNotContain("\n").doesNotContain("hunter2").contains("cannot connect to PostgreSQL at 127.0.0.1:1/app");
+        } finally {
+            execute("DROP SCHEMA IF EXISTS \"" + from + "\" CASCADE; DROP SCHEMA IF EXISTS \"" + to + "\" CASCADE");
+        }
+    }
+
+    @Test
+    void storeBenchMeasuresEachOperationBesideItsFloor() throws Exception {
+        try {
+            Run bench = run(Map.of(), "bench", "store", "--url", url, "--schema", schema, "--duration", "1", "--concurrency", "1",
+                    "--changes", "2000");
+            assertThat(bench.exit()).as(bench.err()).isZero();
+            assertThat(bench.out()).contains("put ").contains("get ").contains("event append").contains("event read 100")
+                    .contains("sync ").contains("2000 changes").contains("2000 rows on the other side").contains("floor");
+            Run zero = run(Map.of(), "bench", "store", "--url", url, "--changes", "0");
+            assertThat(zero.exit()).isEqualTo(2);
+            assertThat(zero.err()).contains("--changes must be between 1 and 10000000, was 0");
+        } finally {
+            execute("DROP SCHEMA IF EXISTS \"" + schema + "_store_a\" CASCADE; DROP SCHEMA IF EXISTS \"" + schema + "_store_b\" CASCADE");
+        }
     }
 
     @Test

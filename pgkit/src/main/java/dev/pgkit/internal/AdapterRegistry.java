@@ -4,6 +4,7 @@ import dev.pgkit.broadcast.Broadcast;
 import dev.pgkit.conversation.ConversationStore;
 import dev.pgkit.persistence.Persistence;
 import dev.pgkit.state.StateStore;
+import dev.pgkit.store.Store;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -22,7 +23,8 @@ import java.util.function.Function;
  */
 public final class AdapterRegistry {
     /** The facade of every adapter, in the order {@code pgkit migrate} applies their schemas. */
-    private static final List<Class<?>> FACADES = List.of(StateStore.class, ConversationStore.class, Persistence.class, Broadcast.class);
+    private static final List<Class<?>> FACADES = List.of(StateStore.class, ConversationStore.class, Persistence.class, Store.class,
+            Broadcast.class);
 
     /** Builds an adapter's facade with the given options on a {@code Pgkit}'s shared context. */
     @FunctionalInterface
