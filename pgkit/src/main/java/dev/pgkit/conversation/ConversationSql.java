@@ -108,17 +108,24 @@ final class ConversationSql {
         // attach a new entry to it meanwhile (a save waits, then finds no contact and starts a new one); then every
         // history entry of the phone or of its contact and the contact go. Reports what it removed. Not repeated
         // after a lost connection, so that the report is what this call did.
+        // The lock is an upsert, not SELECT ... FOR UPDATE: a SELECT does not see a first message's contact that
+        // commits after its snapshot, and that message's later saves would then add history the delete below misses
+        // (a foreign-key error). The upsert waits for such an insert and locks the row; where the phone has no
+        // contact it inserts a placeholder (created_at -infinity, never a real contact's) that saves wait for, and
+        // that the delete removes uncounted.
         forget = Sql.write("conversation.forget", """
                 BEGIN ISOLATION LEVEL READ COMMITTED;
-                SELECT 1 FROM %1$s WHERE phone = ? FOR UPDATE;
+                INSERT INTO %1$s AS c (phone, created_at) VALUES (?, '-infinity')
+                  ON CONFLICT (phone) DO UPDATE SET last_interaction = c.last_interaction;
                 WITH p AS (SELECT ?::varchar AS phone),
                 gone_history AS (
                   DELETE FROM %2$s h USING p
                   WHERE h.phone = p.phone OR h.contact_id IN (SELECT c.id FROM %1$s c WHERE c.phone = p.phone)
                   RETURNING h.id),
                 gone_contact AS (
-                  DELETE FROM %1$s c USING p WHERE c.phone = p.phone RETURNING c.id)
-                SELECT (SELECT count(*) FROM gone_contact), (SELECT count(*) FROM gone_history);
+                  DELETE FROM %1$s c USING p WHERE c.phone = p.phone RETURNING c.id, c.created_at)
+                SELECT (SELECT count(*) FROM gone_contact WHERE created_at IS DISTINCT FROM '-infinity'),
+                       (SELECT count(*) FROM gone_history);
                 COMMIT""".formatted(contact, history));
         // params: phone. The history of a phone goes, its contact stays (a chat memory cleared).
         clearHistory = Sql.write("conversation.clearHistory", "DELETE FROM " + history + " WHERE phone = ?");
