@@ -144,16 +144,28 @@ public final class Pgkit implements AutoCloseable {
         return context.schema().name();
     }
 
-    /** Applies every adapter's missing schema versions now; returns how many versions were applied. */
+    /**
+     * The adapters whose tables live in this Pgkit's schema. An adapter with a schema of its own (the store,
+     * {@code persist} by default, set per store) is migrated when it is first opened and cleaned by housekeeping
+     * once open: migrating, cleaning or counting a schema nobody here uses would create it or fail on it.
+     */
+    private static List<Component> inPgkitSchema() {
+        return AdapterRegistry.components().stream().filter(c -> c.schema().schemaOverride().isEmpty()).toList();
+    }
+
+    /**
+     * Applies every adapter's missing schema versions in this Pgkit's schema now; returns how many versions were
+     * applied. (A store, in a schema of its own, migrates when opened.)
+     */
     public int migrate() {
         int applied = 0;
-        for (Component component : AdapterRegistry.components()) {
+        for (Component component : inPgkitSchema()) {
             applied += context.schemaManager(component.schema()).migrate(component.schema()).size();
         }
         return applied;
     }
 
-    /** The DDL of every adapter in this Pgkit's schema, for DBAs and Flyway/Liquibase users. */
+    /** The DDL of every adapter in this Pgkit's schema, for DBAs and Flyway/Liquibase users (a store's is its own). */
     public String schemaDdl() {
         return schemaDdl(schema());
     }
@@ -166,7 +178,7 @@ public final class Pgkit implements AutoCloseable {
     public static String schemaDdl(String schema) {
         Identifier pgkitSchema = Identifier.of("schema", schema);
         StringBuilder out = new StringBuilder();
-        for (Component component : AdapterRegistry.components()) {
+        for (Component component : inPgkitSchema()) {
             SchemaManager manager = new SchemaManager(null, component.schema().schemaOr(pgkitSchema));
             out.append(manager.ddl(component.schema())).append('\n');
         }
@@ -180,7 +192,7 @@ public final class Pgkit implements AutoCloseable {
      */
     public long cleanup() {
         long deleted = 0;
-        for (Component component : AdapterRegistry.components()) {
+        for (Component component : inPgkitSchema()) {
             if (context.schemaManager(component.schema()).appliedVersions().containsKey(component.key())) { // never migrated: nothing to clean
                 deleted += context.housekeeper().cleanup(component);
             }
@@ -193,7 +205,7 @@ public final class Pgkit implements AutoCloseable {
      * for {@code pgkit status} and occasional inspection, not for frequent health checks (use {@link #status()}).
      */
     public List<TableStatus> tables() {
-        return StatusTables.count(context.database(), context.schema(), AdapterRegistry.components()).stream()
+        return StatusTables.count(context.database(), context.schema(), inPgkitSchema()).stream()
                 .map(c -> new TableStatus(c.component(), c.table(), c.exists(), c.rows(), c.garbage()))
                 .toList();
     }

@@ -254,7 +254,9 @@ class SchemaManagementTest {
             total += f.get(2, TimeUnit.MINUTES);
         }
         pool.shutdown();
-        int latest = AdapterRegistry.components().stream().mapToInt(c -> c.schema().latestVersion()).sum();
+        // the adapters in the Pgkit's schema (a store's own schema migrates when the store is opened)
+        int latest = AdapterRegistry.components().stream().filter(c -> c.schema().schemaOverride().isEmpty())
+                .mapToInt(c -> c.schema().latestVersion()).sum();
         assertThat(total).as("versions applied across all instances").isEqualTo(latest);
         assertThat(Db.scalar(instances.get(0), "SELECT count(*) FROM \"" + schema + "\".pgkit_schema_version")).isEqualTo(latest);
     }
