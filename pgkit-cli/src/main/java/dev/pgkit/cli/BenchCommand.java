@@ -7,7 +7,6 @@ import dev.pgkit.state.ListOptions;
 import dev.pgkit.state.LockOptions;
 import dev.pgkit.state.StateStore;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,7 +18,6 @@ import java.util.OptionalDouble;
 import java.util.UUID;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -51,29 +49,11 @@ final class BenchCommand implements Runnable {
         @Option(names = "--json", description = "also write the figures to this file as JSON")
         Path json;
 
-        /** Longest accepted cell, and most client threads (pgkit's pool limit). */
-        static final int MAX_SECONDS = 3600;
-        static final int MAX_CLIENTS = 1000;
-
         /** Rejects impossible options before anything connects or runs, naming the option. */
         private void validate() {
-            if (seconds < 1 || seconds > MAX_SECONDS) {
-                throw new ParameterException(spec.commandLine(), "--duration must be between 1 and " + MAX_SECONDS + " seconds, was " + seconds);
-            }
-            if (concurrencies.isEmpty()) {
-                throw new ParameterException(spec.commandLine(), "--concurrency needs at least one client count");
-            }
-            for (int clients : concurrencies) {
-                if (clients < 1 || clients > MAX_CLIENTS) {
-                    throw new ParameterException(spec.commandLine(), "--concurrency values must be between 1 and " + MAX_CLIENTS + ", was " + clients);
-                }
-            }
-            if (json != null) {
-                Path parent = json.toAbsolutePath().getParent();
-                if (parent == null || !Files.isDirectory(parent)) {
-                    throw new ParameterException(spec.commandLine(), "--json " + json + ": directory " + parent + " does not exist");
-                }
-            }
+            BenchOptions.duration(spec, seconds);
+            BenchOptions.concurrency(spec, concurrencies, BenchOptions.MAX_CLIENTS, "client count");
+            BenchOptions.json(spec, json);
         }
 
         @Override

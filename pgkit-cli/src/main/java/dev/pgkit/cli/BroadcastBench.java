@@ -26,7 +26,6 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 /**
  * {@code pgkit bench broadcast}: messages per second from one node to another (two {@code Pgkit}s, each with
@@ -51,7 +50,6 @@ final class BroadcastBench extends DatabaseCommand {
     @Option(names = "--idle", defaultValue = "30", description = "seconds of idleness over which NOTIFYs are counted (default: ${DEFAULT-VALUE})")
     int idleSeconds;
 
-    static final int MAX_SECONDS = 3600;
     static final int MAX_CLIENTS = 64;
 
     /** The measured message kinds. */
@@ -74,20 +72,9 @@ final class BroadcastBench extends DatabaseCommand {
     }
 
     private void validate() {
-        if (seconds < 1 || seconds > MAX_SECONDS) {
-            throw new ParameterException(spec.commandLine(), "--duration must be between 1 and " + MAX_SECONDS + " seconds, was " + seconds);
-        }
-        if (idleSeconds < 5 || idleSeconds > MAX_SECONDS) {
-            throw new ParameterException(spec.commandLine(), "--idle must be between 5 and " + MAX_SECONDS + " seconds, was " + idleSeconds);
-        }
-        if (concurrencies.isEmpty()) {
-            throw new ParameterException(spec.commandLine(), "--concurrency needs at least one thread count");
-        }
-        for (int clients : concurrencies) {
-            if (clients < 1 || clients > MAX_CLIENTS) {
-                throw new ParameterException(spec.commandLine(), "--concurrency values must be between 1 and " + MAX_CLIENTS + ", was " + clients);
-            }
-        }
+        BenchOptions.duration(spec, seconds);
+        BenchOptions.seconds(spec, "--idle", idleSeconds, 5, BenchOptions.MAX_SECONDS);
+        BenchOptions.concurrency(spec, concurrencies, MAX_CLIENTS, "thread count");
     }
 
     @Override

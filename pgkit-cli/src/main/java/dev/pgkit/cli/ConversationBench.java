@@ -6,7 +6,6 @@ import dev.pgkit.Pgkit;
 import dev.pgkit.conversation.ConversationStore;
 import dev.pgkit.conversation.NewHistoryEntry;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,7 +16,6 @@ import java.util.Map;
 import java.util.UUID;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 /**
  * {@code pgkit bench conversation}: {@code save} and {@code getPrevByNumber} per second at each concurrency, beside
@@ -41,25 +39,9 @@ final class ConversationBench extends DatabaseCommand {
     static final int HISTORY_PER_PHONE = 50;
 
     private void validate() {
-        if (seconds < 1 || seconds > BenchCommand.State.MAX_SECONDS) {
-            throw new ParameterException(spec.commandLine(), "--duration must be between 1 and " + BenchCommand.State.MAX_SECONDS
-                    + " seconds, was " + seconds);
-        }
-        if (concurrencies.isEmpty()) {
-            throw new ParameterException(spec.commandLine(), "--concurrency needs at least one client count");
-        }
-        for (int clients : concurrencies) {
-            if (clients < 1 || clients > BenchCommand.State.MAX_CLIENTS) {
-                throw new ParameterException(spec.commandLine(), "--concurrency values must be between 1 and "
-                        + BenchCommand.State.MAX_CLIENTS + ", was " + clients);
-            }
-        }
-        if (json != null) {
-            Path parent = json.toAbsolutePath().getParent();
-            if (parent == null || !Files.isDirectory(parent)) {
-                throw new ParameterException(spec.commandLine(), "--json " + json + ": directory " + parent + " does not exist");
-            }
-        }
+        BenchOptions.duration(spec, seconds);
+        BenchOptions.concurrency(spec, concurrencies, BenchOptions.MAX_CLIENTS, "client count");
+        BenchOptions.json(spec, json);
     }
 
     @Override

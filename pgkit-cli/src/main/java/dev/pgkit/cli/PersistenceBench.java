@@ -25,7 +25,6 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 /**
  * {@code pgkit bench persistence}: journal append (batches of 1 and 100 events, 1 and 8 writers), replay of a long
@@ -53,15 +52,9 @@ final class PersistenceBench extends DatabaseCommand {
 
     @Override
     public Integer call() throws Exception {
-        if (seconds < 1 || seconds > 3600) {
-            throw new ParameterException(spec.commandLine(), "--duration must be between 1 and 3600 seconds, was " + seconds);
-        }
-        if (replayEvents < 1000 || replayEvents > 10_000_000) {
-            throw new ParameterException(spec.commandLine(), "--replay-events must be between 1000 and 10000000, was " + replayEvents);
-        }
-        if (rate < 1 || rate > 100_000) {
-            throw new ParameterException(spec.commandLine(), "--rate must be between 1 and 100000, was " + rate);
-        }
+        BenchOptions.duration(spec, seconds);
+        BenchOptions.range(spec, "--replay-events", replayEvents, 1000, 10_000_000);
+        BenchOptions.range(spec, "--rate", rate, 1, 100_000);
         PrintWriter out = out();
         Duration warmup = Duration.ofSeconds(1);
         Duration duration = Duration.ofSeconds(seconds);

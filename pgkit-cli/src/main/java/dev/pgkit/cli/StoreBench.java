@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.UUID;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 /**
  * {@code pgkit bench store}: record put/get, event append/read, and a sync of N changes between two schemas, each
@@ -40,20 +39,10 @@ final class StoreBench extends DatabaseCommand {
 
     @Override
     public Integer call() throws Exception {
-        if (batchSize < 1 || batchSize > SyncOptions.MAX_BATCH) {
-            throw new ParameterException(spec.commandLine(), "--batch-size must be between 1 and " + SyncOptions.MAX_BATCH + ", was " + batchSize);
-        }
-        if (seconds < 1 || seconds > 3600) {
-            throw new ParameterException(spec.commandLine(), "--duration must be between 1 and 3600 seconds, was " + seconds);
-        }
-        if (changes < 1 || changes > 10_000_000) {
-            throw new ParameterException(spec.commandLine(), "--changes must be between 1 and 10000000, was " + changes);
-        }
-        for (int clients : concurrencies) {
-            if (clients < 1 || clients > 1000) {
-                throw new ParameterException(spec.commandLine(), "--concurrency values must be between 1 and 1000, was " + clients);
-            }
-        }
+        BenchOptions.range(spec, "--batch-size", batchSize, 1, SyncOptions.MAX_BATCH);
+        BenchOptions.duration(spec, seconds);
+        BenchOptions.range(spec, "--changes", changes, 1, 10_000_000);
+        BenchOptions.concurrencyValues(spec, concurrencies, BenchOptions.MAX_CLIENTS);
         PrintWriter out = out();
         Duration warmup = Duration.ofSeconds(1);
         Duration duration = Duration.ofSeconds(seconds);

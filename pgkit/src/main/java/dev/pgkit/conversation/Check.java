@@ -1,5 +1,7 @@
 package dev.pgkit.conversation;
 
+import dev.pgkit.internal.Checks;
+
 /** Argument checks, run before any SQL so that bad input never reaches the database. */
 final class Check {
     /** BuilderBot's {@code VARCHAR(255)} columns (phone, ref, keyword), in characters. */
@@ -33,7 +35,7 @@ final class Check {
     }
 
     static String varcharMaybeEmpty(String name, String value) {
-        notNull(name, value);
+        Checks.notNull(name, value);
         int length = value.codePointCount(0, value.length());
         if (length > MAX_VARCHAR) {
             throw new IllegalArgumentException(name + " is " + length + " characters long; the column holds at most " + MAX_VARCHAR);
@@ -43,7 +45,7 @@ final class Check {
 
     /** Text for a {@code TEXT} column: not null, at most {@link ConversationStore#MAX_TEXT_LENGTH} characters, no NUL. */
     static String text(String name, String value) {
-        notNull(name, value);
+        Checks.notNull(name, value);
         if (value.length() > ConversationStore.MAX_TEXT_LENGTH) {
             throw new IllegalArgumentException(name + " is " + value.length() + " characters long; at most "
                     + ConversationStore.MAX_TEXT_LENGTH + " are accepted");
@@ -64,17 +66,7 @@ final class Check {
     }
 
     static int limit(int limit) {
-        if (limit < 1 || limit > HistoryQuery.MAX_LIMIT) {
-            throw new IllegalArgumentException("limit must be between 1 and " + HistoryQuery.MAX_LIMIT + ", was " + limit);
-        }
-        return limit;
-    }
-
-    static <T> T notNull(String name, T value) {
-        if (value == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        return value;
+        return Checks.limit(limit, HistoryQuery.MAX_LIMIT);
     }
 
     private static String noNul(String name, String value) {

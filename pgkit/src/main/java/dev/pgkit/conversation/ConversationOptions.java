@@ -1,5 +1,6 @@
 package dev.pgkit.conversation;
 
+import dev.pgkit.internal.Checks;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -16,7 +17,7 @@ public record ConversationOptions(Optional<Duration> historyRetention) {
 
     /** @throws IllegalArgumentException for a retention shorter than {@link #MIN_RETENTION} */
     public ConversationOptions {
-        Check.notNull("historyRetention", historyRetention);
+        Checks.notNull("historyRetention", historyRetention);
         historyRetention.ifPresent(ConversationOptions::checkRetention);
     }
 
@@ -27,11 +28,11 @@ public record ConversationOptions(Optional<Duration> historyRetention) {
 
     /** A copy whose housekeeping removes history entries older than {@code retention}. */
     public ConversationOptions withHistoryRetention(Duration retention) {
-        return new ConversationOptions(Optional.of(Check.notNull("historyRetention", retention)));
+        return new ConversationOptions(Optional.of(Checks.notNull("historyRetention", retention)));
     }
 
     static Duration checkRetention(Duration retention) {
-        Check.notNull("retention", retention);
+        Checks.notNull("retention", retention);
         if (retention.compareTo(MIN_RETENTION) < 0) {
             throw new IllegalArgumentException("history retention must be at least " + MIN_RETENTION.toMinutes() + " minute, was " + retention);
         }

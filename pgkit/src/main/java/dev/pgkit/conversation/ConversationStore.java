@@ -1,6 +1,7 @@
 package dev.pgkit.conversation;
 
 import dev.pgkit.internal.AdapterRegistry;
+import dev.pgkit.internal.Checks;
 import dev.pgkit.internal.Context;
 import dev.pgkit.internal.Database;
 import dev.pgkit.internal.Identifier;
@@ -78,7 +79,7 @@ public final class ConversationStore {
      * @return the stored entry, with its id, contact and creation time
      */
     public HistoryEntry save(NewHistoryEntry entry) {
-        Check.notNull("entry", entry);
+        Checks.notNull("entry", entry);
         String optionsJson = entry.options().map(o -> Check.json("options", codec.encode(o))).orElse(null);
         return database.query(sql.save, entry.phone(), s -> {
             s.setString(1, entry.phone());
@@ -107,7 +108,7 @@ public final class ConversationStore {
      */
     public HistoryPage history(String phone, HistoryQuery query) {
         Check.phone(phone);
-        Check.notNull("query", query);
+        Checks.notNull("query", query);
         List<HistoryEntry> entries = database.query(sql.historyPage, phone, s -> {
             s.setString(1, phone);
             timestamp(s, 2, query.from().orElse(null));
@@ -184,7 +185,7 @@ public final class ConversationStore {
      */
     public Contact saveContact(String phone, Object values, ContactAction action) {
         Check.phone(phone);
-        Check.notNull("action", action);
+        Checks.notNull("action", action);
         String json = jsonObject("values", values);
         return database.query(action == ContactAction.MERGE ? sql.saveContactMerge : sql.saveContactReplace, phone, s -> {
             s.setString(1, phone);
@@ -302,7 +303,7 @@ public final class ConversationStore {
 
     /** Encodes {@code value} and checks that it is a JSON object of acceptable size. */
     private String jsonObject(String name, Object value) {
-        Check.notNull(name, value);
+        Checks.notNull(name, value);
         String json = codec.encode(value);
         if (json == null || !json.stripLeading().startsWith("{")) {
             throw new IllegalArgumentException(name + " must be a JSON object (a map or a record), not "

@@ -1,5 +1,6 @@
 package dev.pgkit.conversation;
 
+import dev.pgkit.internal.Checks;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
@@ -28,9 +29,9 @@ public record HistoryQuery(int limit, Optional<Instant> from, Optional<Instant> 
     /** @throws IllegalArgumentException for a limit out of range, or {@code from} not before {@code until} */
     public HistoryQuery {
         Check.limit(limit);
-        Check.notNull("from", from);
-        Check.notNull("until", until);
-        Check.notNull("before", before);
+        Checks.notNull("from", from);
+        Checks.notNull("until", until);
+        Checks.notNull("before", before);
         if (from.isPresent() && until.isPresent() && !from.get().isBefore(until.get())) {
             throw new IllegalArgumentException("from (" + from.get() + ") must be before until (" + until.get() + ")");
         }
@@ -43,17 +44,17 @@ public record HistoryQuery(int limit, Optional<Instant> from, Optional<Instant> 
 
     /** A copy keeping only entries created at or after {@code from}. */
     public HistoryQuery from(Instant from) {
-        return new HistoryQuery(limit, Optional.of(Check.notNull("from", from)), until, before);
+        return new HistoryQuery(limit, Optional.of(Checks.notNull("from", from)), until, before);
     }
 
     /** A copy keeping only entries created before {@code until}. */
     public HistoryQuery until(Instant until) {
-        return new HistoryQuery(limit, from, Optional.of(Check.notNull("until", until)), before);
+        return new HistoryQuery(limit, from, Optional.of(Checks.notNull("until", until)), before);
     }
 
     /** A copy reading the entries older than {@code cursor}. */
     public HistoryQuery before(Cursor cursor) {
-        return new HistoryQuery(limit, from, until, Optional.of(Check.notNull("before", cursor)));
+        return new HistoryQuery(limit, from, until, Optional.of(Checks.notNull("before", cursor)));
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.pgkit.conversation;
 
+import dev.pgkit.internal.Checks;
 import java.util.Optional;
 
 /**
@@ -20,11 +21,11 @@ public record NewHistoryEntry(String phone, String ref, Optional<String> keyword
     public NewHistoryEntry {
         Check.phone(phone);
         Check.varchar("ref", ref);
-        Check.notNull("keyword", keyword);
+        Checks.notNull("keyword", keyword);
         keyword.ifPresent(k -> Check.varcharMaybeEmpty("keyword", k));
         Check.text("answer", answer);
         Check.text("refSerialize", refSerialize);
-        Check.notNull("options", options);
+        Checks.notNull("options", options);
     }
 
     /** An entry without keyword and options. */
@@ -34,11 +35,11 @@ public record NewHistoryEntry(String phone, String ref, Optional<String> keyword
 
     /** A copy with this keyword. */
     public NewHistoryEntry withKeyword(String keyword) {
-        return new NewHistoryEntry(phone, ref, Optional.of(Check.notNull("keyword", keyword)), answer, refSerialize, options);
+        return new NewHistoryEntry(phone, ref, Optional.of(Checks.notNull("keyword", keyword)), answer, refSerialize, options);
     }
 
     /** A copy with these options, stored as JSONB by the {@code Pgkit}'s codec. */
     public NewHistoryEntry withOptions(Object options) {
-        return new NewHistoryEntry(phone, ref, keyword, answer, refSerialize, Optional.of(Check.notNull("options", options)));
+        return new NewHistoryEntry(phone, ref, keyword, answer, refSerialize, Optional.of(Checks.notNull("options", options)));
     }
 }

@@ -1,5 +1,6 @@
 package dev.pgkit.persistence;
 
+import dev.pgkit.internal.Checks;
 import dev.pgkit.json.JsonCodec;
 
 /** Argument checks, run before any SQL so that bad input never reaches the database. */
@@ -27,56 +28,13 @@ final class Check {
     }
 
     static String text(String name, String value, int maxLength) {
-        if (value == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        if (value.isEmpty()) {
-            throw new IllegalArgumentException(name + " must not be empty");
-        }
-        if (value.length() > maxLength) {
-            throw new IllegalArgumentException(name + " is " + value.length() + " characters long; at most " + maxLength + " are allowed");
-        }
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c == 0 || (Character.isISOControl(c) && c != '\t')) {
-                throw new IllegalArgumentException(name + " contains control character U+" + String.format("%04X", (int) c) + " at index " + i
-                        + "; PostgreSQL text cannot hold NUL and pgkit rejects control characters in ids and tags");
-            }
-        }
-        return value;
-    }
-
-    static long notNegative(String name, long value) {
-        if (value < 0) {
-            throw new IllegalArgumentException(name + " must not be negative, was " + value);
-        }
-        return value;
-    }
-
-    static long positive(String name, long value) {
-        if (value < 1) {
-            throw new IllegalArgumentException(name + " must be at least 1, was " + value);
-        }
-        return value;
-    }
-
-    static <T> T notNull(String name, T value) {
-        if (value == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        return value;
+        return Checks.text(name, value, maxLength, "ids and tags");
     }
 
     /** The JSON text of a user value; a value the codec cannot encode (or encodes with a NUL) fails here, before any SQL. */
     static String encode(JsonCodec codec, String name, Object value) {
-        notNull(name, value);
-        String json;
-        try {
-            json = codec.encode(value);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(name + " cannot be stored: the codec cannot encode a " + value.getClass().getName()
-                    + " (" + e.getMessage() + ")", e);
-        }
+        String json = Checks.encode(codec, name, value, (n, v, e) -> n + " cannot be stored: the codec cannot encode a "
+                + v.getClass().getName() + " (" + e.getMessage() + ")");
         if (json == null) {
             throw new IllegalArgumentException(name + " cannot be stored: the codec encoded a " + value.getClass().getName() + " as null");
         }
@@ -87,6 +45,6 @@ final class Check {
     }
 
     static <T> Class<T> type(Class<T> type) {
-        return notNull("type", type);
+        return Checks.notNull("type", type);
     }
 }

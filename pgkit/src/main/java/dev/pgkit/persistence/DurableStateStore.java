@@ -1,5 +1,6 @@
 package dev.pgkit.persistence;
 
+import dev.pgkit.internal.Checks;
 import dev.pgkit.internal.Database;
 import dev.pgkit.json.JsonCodec;
 import java.time.Instant;
@@ -33,7 +34,7 @@ public final class DurableStateStore {
      */
     public long upsert(String persistenceId, long expectedRevision, Object value) {
         Check.persistenceId(persistenceId);
-        Check.notNegative("expectedRevision", expectedRevision);
+        Checks.notNegative("expectedRevision", expectedRevision);
         if (expectedRevision == Long.MAX_VALUE) {
             throw new IllegalArgumentException("expectedRevision " + expectedRevision + " has no next revision");
         }

@@ -1,6 +1,7 @@
 package dev.pgkit.persistence;
 
 import dev.pgkit.ConcurrencyConflictException;
+import dev.pgkit.internal.Checks;
 import dev.pgkit.internal.Database;
 import dev.pgkit.json.JsonCodec;
 import java.sql.Connection;
@@ -37,8 +38,8 @@ public final class EventJournal {
      * @see #appendAll(String, List, long)
      */
     public long append(String persistenceId, List<?> events, long expectedSequenceNr) {
-        Check.notNull("events", events);
-        return appendAll(persistenceId, events.stream().map(e -> NewEvent.of(Check.notNull("event", e))).toList(), expectedSequenceNr);
+        Checks.notNull("events", events);
+        return appendAll(persistenceId, events.stream().map(e -> NewEvent.of(Checks.notNull("event", e))).toList(), expectedSequenceNr);
     }
 
     /**
@@ -47,9 +48,9 @@ public final class EventJournal {
      * @see #appendAll(String, List, long)
      */
     public long append(String persistenceId, List<?> events, List<String> tags, long expectedSequenceNr) {
-        Check.notNull("events", events);
-        Check.notNull("tags", tags);
-        return appendAll(persistenceId, events.stream().map(e -> new NewEvent(Check.notNull("event", e), tags)).toList(), expectedSequenceNr);
+        Checks.notNull("events", events);
+        Checks.notNull("tags", tags);
+        return appendAll(persistenceId, events.stream().map(e -> new NewEvent(Checks.notNull("event", e), tags)).toList(), expectedSequenceNr);
     }
 
     /**
@@ -66,8 +67,8 @@ public final class EventJournal {
      */
     public long appendAll(String persistenceId, List<NewEvent> events, long expectedSequenceNr) {
         Check.persistenceId(persistenceId);
-        Check.notNull("events", events);
-        Check.notNegative("expectedSequenceNr", expectedSequenceNr);
+        Checks.notNull("events", events);
+        Checks.notNegative("expectedSequenceNr", expectedSequenceNr);
         if (events.isEmpty()) {
             throw new IllegalArgumentException("events must not be empty");
         }
@@ -83,7 +84,7 @@ public final class EventJournal {
         List<Long> tagOrd = new ArrayList<>();
         List<String> tagNames = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            NewEvent event = Check.notNull("events[" + i + "]", events.get(i));
+            NewEvent event = Checks.notNull("events[" + i + "]", events.get(i));
             List<String> tags = Tags.checked(event.tags());
             payloads[i] = Check.encode(codec, "events[" + i + "]", event.event());
             csv[i] = Tags.csv(tags);
@@ -128,9 +129,9 @@ public final class EventJournal {
      */
     public <E> List<JournalEvent<E>> read(String persistenceId, long fromSequenceNr, long toSequenceNr, long max, Class<E> type) {
         Check.persistenceId(persistenceId);
-        Check.notNegative("fromSequenceNr", fromSequenceNr);
-        Check.notNegative("toSequenceNr", toSequenceNr);
-        Check.notNegative("max", max);
+        Checks.notNegative("fromSequenceNr", fromSequenceNr);
+        Checks.notNegative("toSequenceNr", toSequenceNr);
+        Checks.notNegative("max", max);
         Check.type(type);
         if (max == 0 || fromSequenceNr > toSequenceNr) {
             return List.of();
@@ -168,7 +169,7 @@ public final class EventJournal {
      */
     public long deleteTo(String persistenceId, long toSequenceNr) {
         Check.persistenceId(persistenceId);
-        Check.positive("toSequenceNr", toSequenceNr);
+        Checks.positive("toSequenceNr", toSequenceNr);
         return database.query(sql.deleteTo, persistenceId, s -> {
             s.setString(1, persistenceId);
             s.setLong(2, toSequenceNr);
@@ -191,8 +192,8 @@ public final class EventJournal {
 
     /** Up to {@code limit} persistence ids after {@code afterId} ("" from the start), in order: a page of {@link #persistenceIds()}. */
     public List<String> persistenceIds(String afterId, int limit) {
-        Check.notNull("afterId", afterId);
-        Check.positive("limit", limit);
+        Checks.notNull("afterId", afterId);
+        Checks.positive("limit", limit);
         return database.query(sql.persistenceIds, afterId, s -> {
             s.setString(1, afterId);
             s.setString(2, afterId);

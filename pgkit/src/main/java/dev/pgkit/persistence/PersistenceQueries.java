@@ -1,6 +1,7 @@
 package dev.pgkit.persistence;
 
 import dev.pgkit.LogOffset;
+import dev.pgkit.internal.Checks;
 import dev.pgkit.internal.Context;
 import dev.pgkit.internal.NotificationListener;
 import dev.pgkit.internal.OrderedLog;
@@ -69,8 +70,8 @@ public final class PersistenceQueries {
      */
     public <E> List<EventEnvelope<E>> currentEventsByTag(String tag, LogOffset after, int limit, Class<E> type) {
         Check.tag(tag);
-        Check.notNull("after", after);
-        Check.positive("limit", limit);
+        Checks.notNull("after", after);
+        Checks.positive("limit", limit);
         Check.type(type);
         return envelopes(byTag.read(after, limit, s -> s.setString(1, tag)), type);
     }
@@ -95,9 +96,9 @@ public final class PersistenceQueries {
      */
     public <E> LiveQuery eventsByTag(String tag, LogOffset after, Class<E> type, EventHandler<E> handler) {
         Check.tag(tag);
-        Check.notNull("after", after);
+        Checks.notNull("after", after);
         Check.type(type);
-        Check.notNull("handler", handler);
+        Checks.notNull("handler", handler);
         List<NotificationListener.PresenceHold> presence = announcePresence();
         return new LiveQuery(byTag.follow(context, channel, after, BATCH, s -> s.setString(1, tag),
                 batch -> handler.onEvents(envelopes(batch, type))), presence);
@@ -123,9 +124,9 @@ public final class PersistenceQueries {
      */
     public <E> LiveQuery eventsByPersistenceId(String persistenceId, long fromSequenceNr, Class<E> type, EventHandler<E> handler) {
         Check.persistenceId(persistenceId);
-        Check.notNegative("fromSequenceNr", fromSequenceNr);
+        Checks.notNegative("fromSequenceNr", fromSequenceNr);
         Check.type(type);
-        Check.notNull("handler", handler);
+        Checks.notNull("handler", handler);
         long start = Math.max(fromSequenceNr, 1) - 1;
         AtomicLong delivered = new AtomicLong(start);
         List<NotificationListener.PresenceHold> presence = announcePresence();

@@ -1,5 +1,6 @@
 package dev.pgkit.persistence;
 
+import dev.pgkit.internal.Checks;
 import dev.pgkit.internal.Database;
 import dev.pgkit.json.JsonCodec;
 import java.time.Instant;
@@ -33,7 +34,7 @@ public final class SnapshotStore {
      */
     public SnapshotMetadata save(String persistenceId, long sequenceNr, Object snapshot) {
         Check.persistenceId(persistenceId);
-        Check.notNegative("sequenceNr", sequenceNr);
+        Checks.notNegative("sequenceNr", sequenceNr);
         String json = Check.encode(codec, "snapshot", snapshot);
         long millis = database.query(sql.snapshotSave, persistenceId, s -> {
             s.setString(1, persistenceId);
@@ -56,7 +57,7 @@ public final class SnapshotStore {
     /** The snapshot with the highest sequence number among those {@code criteria} select. */
     public <S> Optional<SelectedSnapshot<S>> load(String persistenceId, SnapshotCriteria criteria, Class<S> type) {
         Check.persistenceId(persistenceId);
-        Check.notNull("criteria", criteria);
+        Checks.notNull("criteria", criteria);
         Check.type(type);
         return database.query(sql.snapshotLoad, persistenceId, s -> {
             s.setString(1, persistenceId);
@@ -70,7 +71,7 @@ public final class SnapshotStore {
     /** Deletes the snapshot of {@code persistenceId} at {@code sequenceNr}; returns whether there was one. */
     public boolean delete(String persistenceId, long sequenceNr) {
         Check.persistenceId(persistenceId);
-        Check.notNegative("sequenceNr", sequenceNr);
+        Checks.notNegative("sequenceNr", sequenceNr);
         return database.update(sql.snapshotDelete, persistenceId, s -> {
             s.setString(1, persistenceId);
             s.setLong(2, sequenceNr);
@@ -80,7 +81,7 @@ public final class SnapshotStore {
     /** Deletes every snapshot of {@code persistenceId} that {@code criteria} select; returns how many. */
     public int delete(String persistenceId, SnapshotCriteria criteria) {
         Check.persistenceId(persistenceId);
-        Check.notNull("criteria", criteria);
+        Checks.notNull("criteria", criteria);
         return database.update(sql.snapshotDeleteMatching, persistenceId, s -> {
             s.setString(1, persistenceId);
             bind(s, 2, criteria);

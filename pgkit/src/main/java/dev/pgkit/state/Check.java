@@ -1,5 +1,6 @@
 package dev.pgkit.state;
 
+import dev.pgkit.internal.Checks;
 import java.time.Duration;
 
 /** Argument checks, run before any SQL so that bad input never reaches the database. */
@@ -19,30 +20,12 @@ final class Check {
     }
 
     static String text(String name, String value, int maxLength) {
-        if (value == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        if (value.isEmpty()) {
-            throw new IllegalArgumentException(name + " must not be empty");
-        }
-        if (value.length() > maxLength) {
-            throw new IllegalArgumentException(name + " is " + value.length() + " characters long; at most " + maxLength + " are allowed");
-        }
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c == 0 || (Character.isISOControl(c) && c != '\t')) {
-                throw new IllegalArgumentException(name + " contains control character U+" + String.format("%04X", (int) c)
-                        + " at index " + i + "; PostgreSQL text cannot hold NUL and pgkit rejects control characters in names");
-            }
-        }
-        return value;
+        return Checks.text(name, value, maxLength, "names");
     }
 
     /** A TTL of at least one millisecond, returned in milliseconds. */
     static long ttl(String name, Duration ttl) {
-        if (ttl == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
+        Checks.notNull(name, ttl);
         if (ttl.compareTo(Duration.ofMillis(1)) < 0) {
             throw new IllegalArgumentException(name + " must be at least 1 ms, was " + ttl);
         }
@@ -53,9 +36,7 @@ final class Check {
     }
 
     static Duration wait(String name, Duration wait) {
-        if (wait == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
+        Checks.notNull(name, wait);
         if (wait.isNegative()) {
             throw new IllegalArgumentException(name + " must not be negative, was " + wait);
         }
@@ -63,19 +44,5 @@ final class Check {
             throw new IllegalArgumentException(name + " must be at most " + MAX_WAIT.toDays() + " days, was " + wait);
         }
         return wait;
-    }
-
-    static int positive(String name, int value) {
-        if (value < 1) {
-            throw new IllegalArgumentException(name + " must be at least 1, was " + value);
-        }
-        return value;
-    }
-
-    static <T> T notNull(String name, T value) {
-        if (value == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        return value;
     }
 }

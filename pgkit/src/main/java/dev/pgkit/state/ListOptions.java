@@ -1,5 +1,6 @@
 package dev.pgkit.state;
 
+import dev.pgkit.internal.Checks;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -26,7 +27,7 @@ public final class ListOptions {
 
     /** A copy keeping at most {@code maxLength} entries, the newest. */
     public ListOptions maxLength(int maxLength) {
-        return new ListOptions(Check.positive("maxLength", maxLength), ttl);
+        return new ListOptions(Checks.positive("maxLength", maxLength), ttl);
     }
 
     /** A copy after which the whole list expires {@code ttl} after the latest append. */

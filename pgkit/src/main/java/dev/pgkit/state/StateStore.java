@@ -2,6 +2,7 @@ package dev.pgkit.state;
 
 import dev.pgkit.PgkitException;
 import dev.pgkit.internal.AdapterRegistry;
+import dev.pgkit.internal.Checks;
 import dev.pgkit.internal.Context;
 import dev.pgkit.internal.Database;
 import dev.pgkit.internal.Params;
@@ -111,7 +112,7 @@ public final class StateStore {
      */
     public Optional<Lock> acquireLock(String threadId, LockOptions options) {
         Check.key("threadId", threadId);
-        Check.notNull("options", options);
+        Checks.notNull("options", options);
         Optional<Lock> lock;
         if (options.maxWait().isZero()) {
             lock = tryAcquire(threadId, options.ttl()).lock();
@@ -178,7 +179,7 @@ public final class StateStore {
     }
 
     private void requireOwn(Lock lock) {
-        Check.notNull("lock", lock);
+        Checks.notNull("lock", lock);
         if (!lock.isFrom(this)) {
             throw new IllegalArgumentException("lock " + lock.threadId() + " was acquired through another StateStore (another Pgkit, "
                     + "or key prefix other than '" + prefix + "'): release or extend it through the store that acquired it");
@@ -243,7 +244,7 @@ public final class StateStore {
     /** The live value of {@code key} as a {@code type}, in one query; empty when absent, expired or JSON {@code null}. */
     public <T> Optional<T> get(String key, Class<T> type) {
         Check.key("key", key);
-        Check.notNull("type", type);
+        Checks.notNull("type", type);
         String json = database.query(sql.cacheGet, key, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
@@ -308,7 +309,7 @@ public final class StateStore {
      */
     public void appendToList(String key, Object value, ListOptions options) {
         Check.key("key", key);
-        Check.notNull("options", options);
+        Checks.notNull("options", options);
         String json = encode("value", value);
         Long ttl = options.ttl().map(Duration::toMillis).orElse(null);
         Integer max = options.maxLength().isPresent() ? options.maxLength().getAsInt() : null;
@@ -326,7 +327,7 @@ public final class StateStore {
     /** The live entries of list {@code key}, oldest first (empty when absent or expired). */
     public <T> List<T> getList(String key, Class<T> type) {
         Check.key("key", key);
-        Check.notNull("type", type);
+        Checks.notNull("type", type);
         List<String> values = database.query(sql.listGet, key, s -> {
             s.setString(1, prefix);
             s.setString(2, key);
@@ -354,7 +355,7 @@ public final class StateStore {
      * @return the queue's depth after this enqueue
      */
     public int enqueue(String threadId, Object message, Duration ttl, int maxSize) {
-        Check.positive("maxSize", maxSize);
+        Checks.positive("maxSize", maxSize);
         return enqueue(threadId, message, ttl, Integer.valueOf(maxSize));
     }
 
@@ -405,7 +406,7 @@ public final class StateStore {
      */
     public <T> Optional<QueueEntry<T>> dequeue(String threadId, Class<T> type) {
         Check.key("threadId", threadId);
-        Check.notNull("type", type);
+        Checks.notNull("type", type);
         String json = database.query(sql.queueDequeue, threadId, s -> {
             s.setString(1, prefix);
             s.setString(2, threadId);
@@ -428,7 +429,7 @@ public final class StateStore {
      */
     public <T> Optional<QueueEntry<T>> dequeue(String threadId, Class<T> type, Duration maxWait) {
         Check.key("threadId", threadId);
-        Check.notNull("type", type);
+        Checks.notNull("type", type);
         Check.wait("maxWait", maxWait);
         long deadline = System.nanoTime() + maxWait.toNanos();
         Optional<QueueEntry<T>> entry = dequeue(threadId, type);
@@ -493,7 +494,7 @@ public final class StateStore {
     }
 
     private String encode(String name, Object value) {
-        Check.notNull(name, value);
+        Checks.notNull(name, value);
         return codec.encode(value);
     }
 

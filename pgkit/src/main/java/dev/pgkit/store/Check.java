@@ -2,6 +2,7 @@ package dev.pgkit.store;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pgkit.internal.Checks;
 import dev.pgkit.json.JsonCodec;
 
 /** Argument checks, run before any SQL so that bad input never reaches the database. */
@@ -18,51 +19,18 @@ final class Check {
     }
 
     static String key(String name, String value) {
-        if (value == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        if (value.isEmpty()) {
-            throw new IllegalArgumentException(name + " must not be empty");
-        }
-        if (value.length() > MAX_KEY_LENGTH) {
-            throw new IllegalArgumentException(name + " is " + value.length() + " characters long; at most " + MAX_KEY_LENGTH + " are allowed");
-        }
+        Checks.notEmpty(name, value);
         return prefix(name, value);
     }
 
     /** Like {@link #key} but may be empty (a prefix). */
     static String prefix(String name, String value) {
-        if (value == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        if (value.length() > MAX_KEY_LENGTH) {
-            throw new IllegalArgumentException(name + " is " + value.length() + " characters long; at most " + MAX_KEY_LENGTH + " are allowed");
-        }
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c == 0 || (Character.isISOControl(c) && c != '\t')) {
-                throw new IllegalArgumentException(name + " contains control character U+" + String.format("%04X", (int) c) + " at index " + i
-                        + "; PostgreSQL text cannot hold NUL and pgkit rejects control characters in keys");
-            }
-            if (Character.isSurrogate(c) && !(Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(++i)))) {
-                throw new IllegalArgumentException(name + " contains an unpaired surrogate at index " + i + ", which is not valid UTF-8");
-            }
-        }
-        return value;
-    }
-
-    static <T> T notNull(String name, T value) {
-        if (value == null) {
-            throw new IllegalArgumentException(name + " must not be null");
-        }
-        return value;
+        Checks.maxLength(name, value, MAX_KEY_LENGTH);
+        return Checks.printableUtf8(name, value, "keys");
     }
 
     static int limit(int limit) {
-        if (limit < 1 || limit > MAX_LIMIT) {
-            throw new IllegalArgumentException("limit must be between 1 and " + MAX_LIMIT + ", was " + limit);
-        }
-        return limit;
+        return Checks.limit(limit, MAX_LIMIT);
     }
 
     static long version(String name, long version) {
@@ -74,19 +42,13 @@ final class Check {
 
     /** Encodes a value with the codec; a value the codec cannot write, or JSON null, is refused. */
     static String encode(JsonCodec codec, String name, Object value) {
-        notNull(name, value);
-        String json;
-        try {
-            json = codec.encode(value);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(name + " cannot be written as JSON (" + value.getClass().getName() + "): " + e.getMessage(), e);
-        }
-        return size(name, json);
+        return size(name, Checks.encode(codec, name, value, (n, v, e) -> n + " cannot be written as JSON (" + v.getClass().getName() + "): "
+                + e.getMessage()));
     }
 
     /** Checks JSON text given as is: well-formed, one value, not {@code null}, within the size limit. */
     static String json(String name, String json) {
-        notNull(name, json);
+        Checks.notNull(name, json);
         size(name, json);
         try {
             var node = JSON.readTree(json);

@@ -1,6 +1,7 @@
 package dev.pgkit.store;
 
 import dev.pgkit.LogOffset;
+import dev.pgkit.internal.Checks;
 import dev.pgkit.internal.Context;
 import dev.pgkit.internal.Database;
 import dev.pgkit.internal.OrderedLog;
@@ -79,7 +80,7 @@ public final class EventStreams {
     public <T> List<Event<T>> read(String stream, long fromId, int limit, Class<T> type) {
         Check.key("stream", stream);
         Check.limit(limit);
-        Check.notNull("type", type);
+        Checks.notNull("type", type);
         return database.query(sql.eventRead, stream, s -> {
             s.setString(1, store);
             s.setString(2, stream);
@@ -103,9 +104,9 @@ public final class EventStreams {
      */
     public <T> List<Event<T>> readAfter(String stream, LogOffset after, int limit, Class<T> type) {
         Check.key("stream", stream);
-        Check.notNull("after", after);
+        Checks.notNull("after", after);
         Check.limit(limit);
-        Check.notNull("type", type);
+        Checks.notNull("type", type);
         List<Event<T>> out = new ArrayList<>();
         for (OrderedLog.Entry<Event<String>> entry : log.read(after, limit, filter(stream))) {
             out.add(decode(entry, type));
@@ -119,9 +120,9 @@ public final class EventStreams {
      */
     public <T> Tail follow(String stream, LogOffset after, Class<T> type, Consumer<List<Event<T>>> listener) {
         Check.key("stream", stream);
-        Check.notNull("after", after);
-        Check.notNull("type", type);
-        Check.notNull("listener", listener);
+        Checks.notNull("after", after);
+        Checks.notNull("type", type);
+        Checks.notNull("listener", listener);
         OrderedLog<Event<String>>.Live live = log.follow(context, channel, after, 500, filter(stream), batch -> {
             List<Event<T>> events = new ArrayList<>(batch.size());
             for (OrderedLog.Entry<Event<String>> entry : batch) {

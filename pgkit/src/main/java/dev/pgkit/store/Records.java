@@ -1,5 +1,6 @@
 package dev.pgkit.store;
 
+import dev.pgkit.internal.Checks;
 import java.util.Map;
 import java.util.Optional;
 
@@ -100,7 +101,7 @@ public final class Records {
     /** Records whose top-level {@code field} equals {@code value} (as JSON), in key order; served by the GIN index. */
     public <T> Page<StoredRecord<T>> whereField(String field, Object value, int limit, Class<T> type, String cursor) {
         Check.key("field", field);
-        return rows.contains(rows.encode(Map.of(field, Check.notNull("value", value))), Check.limit(limit), type, cursor);
+        return rows.contains(rows.encode(Map.of(field, Checks.notNull("value", value))), Check.limit(limit), type, cursor);
     }
 
     /**

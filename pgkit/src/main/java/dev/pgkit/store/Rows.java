@@ -1,5 +1,6 @@
 package dev.pgkit.store;
 
+import dev.pgkit.internal.Checks;
 import dev.pgkit.internal.Database;
 import dev.pgkit.internal.Params;
 import dev.pgkit.internal.Sql;
@@ -79,7 +80,7 @@ final class Rows {
     }
 
     <T> Optional<StoredRecord<T>> get(String key, Class<T> type) {
-        Check.notNull("type", type);
+        Checks.notNull("type", type);
         return database.query(sql.get, key, s -> {
             s.setString(1, store);
             s.setString(2, key);
@@ -122,7 +123,7 @@ final class Rows {
 
     /** Reads {@code limit + 1} rows: the extra one tells whether there is a next page. */
     private <T> Page<StoredRecord<T>> page(Sql statement, String subject, int limit, Class<T> type, Database.Binder binder) {
-        Check.notNull("type", type);
+        Checks.notNull("type", type);
         List<StoredRecord<T>> items = database.query(statement, subject, binder, rs -> {
             List<StoredRecord<T>> out = new ArrayList<>();
             while (rs.next()) {

@@ -1,6 +1,7 @@
 package dev.pgkit.store;
 
 import dev.pgkit.internal.AdapterRegistry;
+import dev.pgkit.internal.Checks;
 import dev.pgkit.internal.Context;
 import dev.pgkit.internal.Database;
 import dev.pgkit.internal.Identifier;
@@ -93,7 +94,7 @@ public final class Store {
 
     /** Queue entries after id {@code afterId}, oldest first, with the given status (empty: any), at most {@code limit}. */
     public List<SyncEntry> queue(Optional<SyncEntry.Status> status, long afterId, int limit) {
-        Check.notNull("status", status);
+        Checks.notNull("status", status);
         Check.limit(limit);
         String wanted = status.map(SyncEntry.Status::sql).orElse(null);
         return database.query(sql.queueEntries, options.name(), s -> {
@@ -165,8 +166,8 @@ public final class Store {
      * @throws IllegalArgumentException if {@code remote} is this store's own replica or has another name
      */
     public SyncReport syncWith(Store remote, SyncOptions options) {
-        Check.notNull("remote", remote);
-        Check.notNull("options", options);
+        Checks.notNull("remote", remote);
+        Checks.notNull("options", options);
         if (!remote.name().equals(name())) {
             throw new IllegalArgumentException("sync joins a store with the same store elsewhere: '" + name() + "' cannot sync with '"
                     + remote.name() + "'");

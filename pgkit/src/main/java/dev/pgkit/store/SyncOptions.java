@@ -1,5 +1,6 @@
 package dev.pgkit.store;
 
+import dev.pgkit.internal.Checks;
 import java.util.function.Consumer;
 
 /**
@@ -14,8 +15,8 @@ public record SyncOptions(SyncPolicy policy, int batchSize, Consumer<SyncProgres
     public static final int MAX_BATCH = 10_000;
 
     public SyncOptions {
-        Check.notNull("policy", policy);
-        Check.notNull("progress", progress);
+        Checks.notNull("policy", policy);
+        Checks.notNull("progress", progress);
         if (batchSize < 1 || batchSize > MAX_BATCH) {
             throw new IllegalArgumentException("batchSize must be between 1 and " + MAX_BATCH + ", was " + batchSize);
         }
