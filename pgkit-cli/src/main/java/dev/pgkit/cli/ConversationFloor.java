@@ -1,12 +1,9 @@
 package dev.pgkit.cli;
 
-import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
-import java.util.Properties;
 import javax.sql.DataSource;
 
 /**
@@ -15,20 +12,13 @@ import javax.sql.DataSource;
  * BuilderBot's own call of its function, as its Node adapter sends it.
  */
 final class ConversationFloor {
-    private final String jdbcUrl;
-    private final Properties properties;
+    private final PlainConnections connections;
     private final String contact;
     private final String history;
     private final String schema;
 
     ConversationFloor(DataSource dataSource, String schema) {
-        if (!(dataSource instanceof HikariDataSource hikari)) {
-            throw new IllegalStateException("the floor needs pgkit's own pool (a URL), not a caller's DataSource");
-        }
-        this.jdbcUrl = hikari.getJdbcUrl();
-        this.properties = new Properties();
-        this.properties.putAll(hikari.getDataSourceProperties());
-        this.properties.setProperty("ApplicationName", "pgkit-bench-floor");
+        this.connections = PlainConnections.of(dataSource);
         this.schema = "\"" + schema + "\"";
         this.contact = this.schema + ".contact";
         this.history = this.schema + ".history";
@@ -72,7 +62,7 @@ final class ConversationFloor {
 
     LoadRunner.Result pgjdbc(Statement which, String phonePrefix, int clients, Duration warmup, Duration duration) throws Exception {
         return LoadRunner.run(clients, warmup, duration, index -> {
-            Connection connection = DriverManager.getConnection(jdbcUrl, properties);
+            Connection connection = connections.open();
             String phone = phonePrefix + index;
             PreparedStatement statement = connection.prepareStatement(switch (which) {
                 case SAVE -> saveSql();

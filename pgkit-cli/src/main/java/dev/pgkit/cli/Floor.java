@@ -1,12 +1,10 @@
 package dev.pgkit.cli;
 
-import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
@@ -28,18 +26,11 @@ final class Floor {
     static final String PREFIX = "bench-floor";
     private static final Pattern TPS = Pattern.compile("tps = ([0-9.]+) \\((without initial connection time|excluding connections establishing)\\)");
 
-    private final String jdbcUrl;
-    private final Properties properties;
+    private final PlainConnections connections;
     private final String cache;
 
     Floor(DataSource dataSource, String schema) {
-        if (!(dataSource instanceof HikariDataSource hikari)) {
-            throw new IllegalStateException("the floor needs pgkit's own pool (a URL), not a caller's DataSource");
-        }
-        this.jdbcUrl = hikari.getJdbcUrl();
-        this.properties = new Properties();
-        this.properties.putAll(hikari.getDataSourceProperties());
-        this.properties.setProperty("ApplicationName", "pgkit-bench-floor");
+        this.connections = PlainConnections.of(dataSource);
         this.cache = "\"" + schema + "\".chat_state_cache";
     }
 
@@ -101,7 +92,7 @@ final class Floor {
         if (pgbench.isEmpty()) {
             return OptionalDouble.empty();
         }
-        Properties parsed = org.postgresql.Driver.parseURL(jdbcUrl, properties);
+        Properties parsed = org.postgresql.Driver.parseURL(connections.jdbcUrl(), connections.properties());
         String sql = write
                 ? "INSERT INTO " + cache + " (key_prefix, cache_key, value, expires_at) VALUES ('" + PREFIX + "', 'k' || :client_id, '\"v\"', now() + interval '1 hour')"
                   + " ON CONFLICT (key_prefix, cache_key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at;"
@@ -136,7 +127,7 @@ final class Floor {
     }
 
     Connection connect() throws Exception {
-        return DriverManager.getConnection(jdbcUrl, properties);
+        return connections.open();
     }
 
     private static Optional<Path> findPgbench() throws IOException {
