@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The table needs {@code tx xid8 NOT NULL DEFAULT pg_current_xact_id()}, a {@code bigint} sequence column,
  * and an index on {@code (filter columns..., tx, seq)}. Writers {@code pg_notify} the log's channel in the
- * inserting transaction, so live readers wake at its commit.
+ * inserting transaction, so live readers wake at its commit: always ({@link #follow}), or only while a live reader
+ * runs ({@link LogPresence#notifySql}, read with {@link #followGated}).
  *
  * @param <T> what one row is read as
  */
@@ -75,6 +76,13 @@ public final class OrderedLog<T> {
     public record Entry<T>(LogOffset offset, T value) {
     }
 
+    /**
+     * A read's rows, and whether rows after them have committed but wait behind an older transaction that is
+     * still running (known only when fewer rows than the limit were read).
+     */
+    record Page<T>(List<Entry<T>> entries, boolean heldBack) {
+    }
+
     /** Reads the caller's columns {@code 1..n} of the current row. */
     @FunctionalInterface
     public interface RowReader<T> {
@@ -96,7 +104,6 @@ public final class OrderedLog<T> {
     private final RowReader<T> reader;
     private final int filterParameters;
     private final Sql readSql;
-    private final Sql heldBackSql;
 
     /**
      * @param name   what the log is, for operation names and thread names ({@code journal tag})
@@ -108,13 +115,13 @@ public final class OrderedLog<T> {
         this.name = Objects.requireNonNull(name, "name");
         this.reader = Objects.requireNonNull(reader, "reader");
         this.filterParameters = (int) source.filter().replace("??", "").chars().filter(c -> c == '?').count();
-        String after = "(" + source.filter() + ") AND (" + source.txColumn() + ", " + source.seqColumn() + ") > (?::bigint::text::xid8, ?)";
+        // Rows at or above the horizon sort after every row below it, so reading one row past the limit without the
+        // horizon in the WHERE clause returns the deliverable rows and, if fewer than the limit, the first held-back
+        // row: one index scan tells both, in one round trip and one snapshot.
         this.readSql = Sql.read("read " + name, "SELECT " + source.select() + ", " + source.txColumn() + "::text::bigint, "
-                + source.seqColumn() + " FROM " + source.from() + " WHERE " + after
-                + " AND " + source.txColumn() + " < pg_snapshot_xmin(pg_current_snapshot())"
-                + " ORDER BY " + source.txColumn() + ", " + source.seqColumn() + " LIMIT ?");
-        this.heldBackSql = Sql.read("look for held-back rows of " + name, "SELECT EXISTS (SELECT 1 FROM " + source.from() + " WHERE " + after
-                + " AND " + source.txColumn() + " >= pg_snapshot_xmin(pg_current_snapshot()))");
+                + source.seqColumn() + ", " + source.txColumn() + " < pg_snapshot_xmin(pg_current_snapshot())"
+                + " FROM " + source.from() + " WHERE (" + source.filter() + ") AND (" + source.txColumn() + ", " + source.seqColumn()
+                + ") > (?::bigint::text::xid8, ?) ORDER BY " + source.txColumn() + ", " + source.seqColumn() + " LIMIT ?");
     }
 
     /**
@@ -124,39 +131,41 @@ public final class OrderedLog<T> {
      * @param filter binds the filter's parameters, from 1
      */
     public List<Entry<T>> read(LogOffset after, int limit, Database.Binder filter) {
+        return readPage(after, limit, filter).entries();
+    }
+
+    /** {@link #read}, telling whether committed rows wait behind an older running transaction. */
+    Page<T> readPage(LogOffset after, int limit, Database.Binder filter) {
         Objects.requireNonNull(after, "after");
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be at least 1, was " + limit);
         }
         return database.query(readSql, name, statement -> {
-            bind(statement, filter, after);
-            statement.setInt(filterParameters + 3, limit);
+            if (filter != null) {
+                filter.bind(statement);
+            }
+            statement.setLong(filterParameters + 1, after.transaction());
+            statement.setLong(filterParameters + 2, after.sequence());
+            statement.setLong(filterParameters + 3, limit + 1L);
         }, rs -> {
             List<Entry<T>> entries = new ArrayList<>();
             int columns = rs.getMetaData().getColumnCount();
             while (rs.next()) {
-                entries.add(new Entry<>(new LogOffset(rs.getLong(columns - 1), rs.getLong(columns)), reader.read(rs)));
+                if (!rs.getBoolean(columns)) {
+                    return new Page<>(entries, true);
+                }
+                if (entries.size() == limit) {
+                    break;
+                }
+                entries.add(new Entry<>(new LogOffset(rs.getLong(columns - 2), rs.getLong(columns - 1)), reader.read(rs)));
             }
-            return entries;
+            return new Page<>(entries, false);
         });
     }
 
-    /** Whether rows after {@code after} have committed but wait behind an older transaction that is still running. */
     /** A wrong password, a dropped database: waiting does not help. */
     private static boolean permanent(dev.pgkit.PgkitException e) {
         return e.sqlState().filter(state -> state.startsWith("28") || state.equals("3D000")).isPresent();
-    }
-
-    boolean heldBack(LogOffset after, Database.Binder filter) {
-        return database.query(heldBackSql, name, statement -> bind(statement, filter, after), rs -> rs.next() && rs.getBoolean(1));
-    }
-
-    private void bind(java.sql.PreparedStatement statement, Database.Binder filter, LogOffset after) throws SQLException {
-        if (filter != null) {
-            filter.bind(statement);
-        }
-        statement.setLong(filterParameters + 1, after.transaction());
-        statement.setLong(filterParameters + 2, after.sequence());
     }
 
     /**
@@ -167,6 +176,19 @@ public final class OrderedLog<T> {
      * Closing the {@code Pgkit} closes it.
      */
     public Live follow(Context context, String channel, LogOffset after, int batchSize, Database.Binder filter, Listener<T> listener) {
+        return start(context, channel, false, after, batchSize, filter, listener);
+    }
+
+    /**
+     * {@link #follow} for writers that notify only while a live reader runs ({@link LogPresence#notifySql}): the query
+     * holds the presence of every shard of {@code channel} while it runs, and re-reads each time one becomes held.
+     */
+    public Live followGated(Context context, String channel, LogOffset after, int batchSize, Database.Binder filter, Listener<T> listener) {
+        return start(context, channel, true, after, batchSize, filter, listener);
+    }
+
+    private Live start(Context context, String channel, boolean gated, LogOffset after, int batchSize, Database.Binder filter,
+                       Listener<T> listener) {
         Objects.requireNonNull(after, "after");
         Objects.requireNonNull(listener, "listener");
         if (batchSize < 1) {
@@ -185,6 +207,9 @@ public final class OrderedLog<T> {
                 live.wake();
             }
         });
+        if (gated) {
+            live.presence = LogPresence.hold(context.listener(), channel, live::wake);
+        }
         long recheckNanos = context.wakeups().recheckInterval().toNanos();
         live.thread = NotificationListener.daemon("pgkit-log-" + name).newThread(() -> live.run(batchSize, filter, listener, recheckNanos));
         live.thread.start();
@@ -198,6 +223,7 @@ public final class OrderedLog<T> {
         private volatile boolean closed;
         private volatile Throwable failure;
         private NotificationListener.Subscription subscription;
+        private List<NotificationListener.PresenceHold> presence = List.of();
         private Thread thread;
 
         private final Context context;
@@ -236,8 +262,9 @@ public final class OrderedLog<T> {
                 long sleep;
                 try {
                     wakeups.drainPermits(); // before the read: a commit after it wakes the wait below
-                    batch = read(offset, batchSize, filter);
-                    if (batch.size() < batchSize && heldBack(offset(batch), filter)) {
+                    Page<T> page = readPage(offset, batchSize, filter);
+                    batch = page.entries();
+                    if (page.heldBack()) {
                         sleep = heldBackDelay;
                         heldBackDelay = Math.min(heldBackDelay * 2, recheckNanos);
                     } else {
@@ -282,22 +309,18 @@ public final class OrderedLog<T> {
             }
         }
 
-        private LogOffset offset(List<Entry<T>> batch) {
-            return batch.isEmpty() ? offset : batch.get(batch.size() - 1).offset();
-        }
-
         private void pause(long nanos) {
             try {
                 wakeups.tryAcquire(nanos, TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 closed = true;
-                subscription.close();
+                stopWaking();
                 Thread.currentThread().interrupt();
             }
         }
 
         private void fail(Throwable e, Listener<T> listener) {
-            subscription.close();
+            stopWaking();
             log.warn("pgkit: live read of {} stopped at offset {}: {}", name, offset, e.toString());
             try {
                 listener.onError(e);
@@ -314,7 +337,7 @@ public final class OrderedLog<T> {
         public void close() {
             closed = true;
             context.forget(this);
-            subscription.close();
+            stopWaking();
             wakeups.release();
             if (thread != Thread.currentThread()) {
                 try {
@@ -323,6 +346,11 @@ public final class OrderedLog<T> {
                     Thread.currentThread().interrupt();
                 }
             }
+        }
+
+        private void stopWaking() {
+            subscription.close();
+            presence.forEach(NotificationListener.PresenceHold::close);
         }
 
         @Override

@@ -48,6 +48,13 @@ public final class WakeProtocol {
         }
     }
 
+    /**
+     * The presence class of ordered logs' live readers ({@link LogPresence}), keyed by channel and shard. pgkit's
+     * advisory-lock classes are {@code 0x70676bNN}: 01 and 02 the state adapter's list and queue locks, 03 and 04 the
+     * {@link Kind}s, 10 this one; a new class takes a free number here.
+     */
+    public static final int LOG_PRESENCE_CLASS = 0x70676b10;
+
     private WakeProtocol() {
     }
 

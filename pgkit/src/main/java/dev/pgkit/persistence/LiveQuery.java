@@ -1,9 +1,7 @@
 package dev.pgkit.persistence;
 
 import dev.pgkit.LogOffset;
-import dev.pgkit.internal.NotificationListener;
 import dev.pgkit.internal.OrderedLog;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -13,11 +11,9 @@ import java.util.Optional;
  */
 public final class LiveQuery implements AutoCloseable {
     private final OrderedLog<?>.Live live;
-    private final List<NotificationListener.PresenceHold> presence;
 
-    LiveQuery(OrderedLog<?>.Live live, List<NotificationListener.PresenceHold> presence) {
+    LiveQuery(OrderedLog<?>.Live live) {
         this.live = live;
-        this.presence = presence;
     }
 
     /**
@@ -42,7 +38,6 @@ public final class LiveQuery implements AutoCloseable {
     @Override
     public void close() {
         live.close();
-        presence.forEach(NotificationListener.PresenceHold::close);
     }
 
     @Override

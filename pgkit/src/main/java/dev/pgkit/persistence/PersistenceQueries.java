@@ -3,16 +3,12 @@ package dev.pgkit.persistence;
 import dev.pgkit.LogOffset;
 import dev.pgkit.internal.Checks;
 import dev.pgkit.internal.Context;
-import dev.pgkit.internal.NotificationListener;
 import dev.pgkit.internal.OrderedLog;
-import dev.pgkit.internal.Sql;
 import dev.pgkit.json.JsonCodec;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The queries projections read the journal with (Pekko's {@code eventsByPersistenceId} and {@code eventsByTag}),
@@ -42,8 +38,6 @@ public final class PersistenceQueries {
     private final String channel;
     private final OrderedLog<StoredEvent> byTag;
     private final OrderedLog<StoredEvent> byPersistenceId;
-    private final Sql wake;
-    private static final Logger log = LoggerFactory.getLogger(PersistenceQueries.class);
 
     /** An event row as read, decoded per query. */
     private record StoredEvent(String persistenceId, long sequenceNr, String payload, String tags, long timestamp) {
@@ -54,7 +48,6 @@ public final class PersistenceQueries {
         this.codec = context.codec();
         this.journal = journal;
         this.channel = channel;
-        this.wake = sql.wakeQueries;
         OrderedLog.RowReader<StoredEvent> row = rs -> new StoredEvent(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4),
                 rs.getLong(5));
         this.byTag = new OrderedLog<>(context.database(), "journal by tag", sql.byTag, row);
@@ -99,9 +92,8 @@ public final class PersistenceQueries {
         Checks.notNull("after", after);
         Check.type(type);
         Checks.notNull("handler", handler);
-        List<NotificationListener.PresenceHold> presence = announcePresence();
-        return new LiveQuery(byTag.follow(context, channel, after, BATCH, s -> s.setString(1, tag),
-                batch -> handler.onEvents(envelopes(batch, type))), presence);
+        return new LiveQuery(byTag.followGated(context, channel, after, BATCH, s -> s.setString(1, tag),
+                batch -> handler.onEvents(envelopes(batch, type))));
     }
 
     // ---------------------------------------------------------------- by persistence id
@@ -129,43 +121,13 @@ public final class PersistenceQueries {
         Checks.notNull("handler", handler);
         long start = Math.max(fromSequenceNr, 1) - 1;
         AtomicLong delivered = new AtomicLong(start);
-        List<NotificationListener.PresenceHold> presence = announcePresence();
-        return new LiveQuery(byPersistenceId.follow(context, channel, new LogOffset(0, start), BATCH, s -> {
+        return new LiveQuery(byPersistenceId.followGated(context, channel, new LogOffset(0, start), BATCH, s -> {
             s.setString(1, persistenceId);
             s.setLong(2, delivered.get());
         }, batch -> {
             handler.onEvents(envelopes(batch, type));
             delivered.set(batch.get(batch.size() - 1).offset().sequence());
-        }), presence);
-    }
-
-    /**
-     * Holds this journal's presence locks on the listener connection while a live query runs, so that appends NOTIFY
-     * (see {@link PersistenceSql#notifyIfListened}). Each time a lock becomes held (at start, after a reconnect), an
-     * append may just have committed without a NOTIFY: one is sent then, so every live query re-reads.
-     */
-    private List<NotificationListener.PresenceHold> announcePresence() {
-        NotificationListener listener = context.listener();
-        List<NotificationListener.PresenceHold> holds = new ArrayList<>();
-        for (int shard = 0; shard < PersistenceSql.PRESENCE_SHARDS; shard++) {
-            holds.add(listener.holdPresence(PersistenceSql.PRESENCE_CLASS, PersistenceSql.presenceKey(channel, shard), this::wakeQueries));
-        }
-        return holds;
-    }
-
-    /** Runs on the listener thread: the NOTIFY goes out from a pool thread. */
-    private void wakeQueries() {
-        try {
-            context.poolWork().execute(() -> {
-                try {
-                    context.database().query(wake, channel, s -> s.setString(1, channel), rs -> null);
-                } catch (RuntimeException e) {
-                    log.warn("pgkit: could not wake the live queries of {}: {}", channel, e.getMessage());
-                }
-            });
-        } catch (RuntimeException e) {
-            log.debug("pgkit: not waking live queries: {}", e.getMessage()); // closing
-        }
+        }));
     }
 
     private <E> List<EventEnvelope<E>> envelopes(List<OrderedLog.Entry<StoredEvent>> entries, Class<E> type) {

@@ -1,6 +1,7 @@
 package dev.pgkit.persistence;
 
 import dev.pgkit.internal.Identifier;
+import dev.pgkit.internal.LogPresence;
 import dev.pgkit.internal.OrderedLog;
 import dev.pgkit.internal.Sql;
 
@@ -35,8 +36,6 @@ final class PersistenceSql {
      * position is the constant 0.
      */
     final OrderedLog.Source byPersistenceId;
-    /** Wakes every live query of a journal (sent when a query's presence lock becomes held). */
-    final Sql wakeQueries = Sql.idempotentWrite("persistence.wakeQueries", "SELECT pg_notify(?, '')");
     // ---------------------------------------------------------------- snapshots
     final Sql snapshotSave;
     final Sql snapshotLoad;
@@ -59,7 +58,8 @@ final class PersistenceSql {
         // (ON CONFLICT DO UPDATE ... WHERE locks the row, waits for a concurrent appender and re-checks its latest
         // version), so of two writers expecting the same number exactly one inserts. The head also counts events a
         // Node writer (which never touches the streams table) appended; a Node writer racing with pgkit is caught by
-        // the primary key. The NOTIFY wakes live queries, in the appending transaction.
+        // the primary key. The NOTIFY wakes live queries, in the appending transaction, and only while one runs
+        // (LogPresence: the stream's id picks the presence shard).
         append = Sql.write("persistence.append", """
                 WITH p AS (
                   SELECT ?::text AS pid, ?::bigint AS expected, ?::bigint AS n, ?::text[] AS payloads, ?::text[] AS csv,
@@ -89,7 +89,7 @@ final class PersistenceSql {
                 )
                 SELECT (SELECT highest_sequence_nr FROM claim), (SELECT highest FROM head), (SELECT count(*) FROM written),
                        (SELECT count(*) FROM tagged), (SELECT %5$s FROM claim, p)"""
-                .formatted(events, streams, NOW_MS, tags, notifyIfListened("p.channel", "p.pid")));
+                .formatted(events, streams, NOW_MS, tags, LogPresence.notifySql("p.channel", "p.pid")));
 
         read = Sql.read("persistence.read", """
                 SELECT sequence_nr, payload, tags, timestamp FROM %s
@@ -202,30 +202,6 @@ final class PersistenceSql {
 
         stateDelete = Sql.idempotentWrite("persistence.state.delete", """
                 DELETE FROM %s WHERE persistence_id = ?""".formatted(state));
-    }
-
-    /**
-     * Presence gating of the journal's NOTIFY (DESIGN: writers notify only when someone listens): a live query holds
-     * the shared advisory locks {@code (PRESENCE_CLASS, hashtext(channel || chr(31) || shard))} for every shard on its
-     * listener connection ({@link PersistenceQueries}); an append tries the exclusive lock of its stream's shard, which
-     * succeeds exactly when no live query of this journal runs anywhere (and then keeps a starting query's presence out
-     * until this commit, after which that query re-reads). Only when it fails does the append NOTIFY, so appends nobody
-     * follows never take NOTIFY's commit-serialising lock. Streams are spread over {@link #PRESENCE_SHARDS} keys so that
-     * concurrent appenders seldom find each other's exclusive lock (which would make them notify needlessly).
-     */
-    static String notifyIfListened(String channelSql, String pidSql) {
-        return "CASE WHEN pg_try_advisory_xact_lock(" + PRESENCE_CLASS + ", hashtext(" + channelSql + " || chr(31) || (abs(hashtext("
-                + pidSql + ")::bigint) % " + PRESENCE_SHARDS + ")::text)) THEN 0 ELSE (SELECT count(*) FROM (SELECT pg_notify("
-                + channelSql + ", '')) notified) END";
-    }
-
-    /** The advisory-lock class of the journal's presence locks (unique across pgkit's adapters: see WakeProtocol.Kind). */
-    static final int PRESENCE_CLASS = 0x70676b10;
-    static final int PRESENCE_SHARDS = 16;
-
-    /** The presence key of one shard, as {@link #notifyIfListened} computes it. */
-    static String presenceKey(String channel, int shard) {
-        return channel + '\u001f' + shard;
     }
 
     private static String qualified(Identifier schema, String option, String table) {

@@ -100,10 +100,14 @@ class OrderedLogTest {
             execute(older, "INSERT INTO ordered_log_test.entries (topic, body) VALUES ('t', 'older')");
             append("t", "newer", true);
             assertThat(read("t", LogOffset.START, 10)).as("held back while the older writer runs").isEmpty();
-            assertThat(log.heldBack(LogOffset.START, s -> s.setString(1, "t"))).isTrue();
+            assertThat(log.readPage(LogOffset.START, 10, s -> s.setString(1, "t")).heldBack()).isTrue();
             older.commit();
         }
-        assertThat(read("t", LogOffset.START, 10)).extracting(OrderedLog.Entry::value).containsExactly("older", "newer");
+        OrderedLog.Page<String> page = log.readPage(LogOffset.START, 10, s -> s.setString(1, "t"));
+        assertThat(page.entries()).extracting(OrderedLog.Entry::value).containsExactly("older", "newer");
+        assertThat(page.heldBack()).isFalse();
+        assertThat(log.readPage(LogOffset.START, 1, s -> s.setString(1, "t")).entries()).extracting(OrderedLog.Entry::value)
+                .containsExactly("older");
     }
 
     @Test

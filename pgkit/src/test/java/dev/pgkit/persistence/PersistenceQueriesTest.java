@@ -217,7 +217,7 @@ class PersistenceQueriesTest {
             try (LiveQuery query = own.queries().eventsByTag("g", LogOffset.START, String.class, seen::addAll)) {
                 await("the stored event", () -> seen.size() == 1, 10_000);
                 await("the presence locks are held", () -> Db.scalar(pgkit, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                        + " AND classid = " + PersistenceSql.PRESENCE_CLASS + " AND granted") >= PersistenceSql.PRESENCE_SHARDS, 10_000);
+                        + " AND classid = " + dev.pgkit.internal.WakeProtocol.LOG_PRESENCE_CLASS + " AND granted") >= dev.pgkit.internal.LogPresence.SHARDS, 10_000);
                 drain(pg);
                 own.journal().append("gated", List.of("followed"), List.of("g"), 1);
                 await("the append's NOTIFY", () -> {
@@ -247,9 +247,9 @@ class PersistenceQueriesTest {
             writer.setAutoCommit(false);
             try (Statement s = writer.createStatement()) {
                 // what an append does when nobody listens: it takes its shard's exclusive lock (here all shards) and inserts
-                for (int shard = 0; shard < PersistenceSql.PRESENCE_SHARDS; shard++) {
-                    s.execute("SELECT pg_try_advisory_xact_lock(" + PersistenceSql.PRESENCE_CLASS + ", hashtext('"
-                            + PersistenceSql.presenceKey(channel, shard).replace("\u001f", "' || chr(31) || '") + "'))");
+                for (int shard = 0; shard < dev.pgkit.internal.LogPresence.SHARDS; shard++) {
+                    s.execute("SELECT pg_try_advisory_xact_lock(" + dev.pgkit.internal.WakeProtocol.LOG_PRESENCE_CLASS + ", hashtext('"
+                            + dev.pgkit.internal.LogPresence.key(channel, shard).replace("\u001f", "' || chr(31) || '") + "'))");
                 }
                 s.execute("INSERT INTO \"" + schema + "\".presence_events VALUES ('p', 1, '\"unnotified\"', 'pt', 1)");
                 s.execute("INSERT INTO \"" + schema + "\".presence_events_tags (persistence_id, sequence_nr, tag, timestamp) VALUES ('p', 1, 'pt', 1)");
