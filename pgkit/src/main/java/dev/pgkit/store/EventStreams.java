@@ -17,7 +17,8 @@ import java.util.function.Consumer;
 /**
  * A store's event streams: append-only, each event with an id. Read a stream from an id onward, page by
  * page, or follow it live: a tail delivers events as they commit, in commit order, never skipping one that
- * commits late (pgkit's commit-safe ordered-log reader, woken by a NOTIFY each append sends at its commit).
+ * commits late (pgkit's commit-safe ordered-log reader, woken by the NOTIFY an append sends at its commit while
+ * some tail of the store runs; appends nobody follows send none).
  * Thread-safe.
  */
 public final class EventStreams {
@@ -123,7 +124,7 @@ public final class EventStreams {
         Checks.notNull("after", after);
         Checks.notNull("type", type);
         Checks.notNull("listener", listener);
-        OrderedLog<Event<String>>.Live live = log.follow(context, channel, after, 500, filter(stream), batch -> {
+        OrderedLog<Event<String>>.Live live = log.followGated(context, channel, after, 500, filter(stream), batch -> {
             List<Event<T>> events = new ArrayList<>(batch.size());
             for (OrderedLog.Entry<Event<String>> entry : batch) {
                 events.add(decode(entry, type));

@@ -1,6 +1,7 @@
 package dev.pgkit.store;
 
 import dev.pgkit.internal.Identifier;
+import dev.pgkit.internal.LogPresence;
 import dev.pgkit.internal.Sql;
 
 /**
@@ -114,9 +115,12 @@ final class StoreSql {
                 SELECT ?, ?, c.key, c.kept::jsonb, c.other::jsonb, c.other_stamp, c.reason
                 FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS c(key, kept, other, other_stamp, reason)
                 ON CONFLICT (store, kind, key, other_stamp) DO NOTHING""".formatted(conflictsTable));
+        // NOTIFYs the store's channel only while a tail of it runs (LogPresence). The session picks the presence
+        // shard: concurrent appenders are different sessions, so they seldom find each other's shard lock.
         eventAppend = Sql.write("store.events.append", """
-                WITH e AS (INSERT INTO %s (store, stream, payload) VALUES (?, ?, ?::jsonb) RETURNING id, "timestamp")
-                SELECT e.id, e."timestamp", pg_notify(?, '')::text FROM e""".formatted(events));
+                WITH e AS (INSERT INTO %s (store, stream, payload) VALUES (?, ?, ?::jsonb) RETURNING id, "timestamp"),
+                p AS (SELECT ?::text AS channel)
+                SELECT e.id, e."timestamp", %s FROM e, p""".formatted(events, LogPresence.notifySql("p.channel", "pg_backend_pid()")));
         eventRead = Sql.read("store.events.read", """
                 SELECT id, payload::text, "timestamp", tx::text FROM %s WHERE store = ? AND stream = ? AND id >= ? ORDER BY id LIMIT ?"""
                 .formatted(events));
