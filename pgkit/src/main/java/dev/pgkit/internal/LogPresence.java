@@ -33,8 +33,9 @@ public final class LogPresence {
      * @param shardKeySql a SQL expression whose text picks the shard
      */
     public static String notifySql(String channelSql, String shardKeySql) {
-        return "CASE WHEN pg_try_advisory_xact_lock(" + WakeProtocol.LOG_PRESENCE_CLASS + ", hashtext(" + channelSql
-                + " || chr(31) || (abs(hashtext((" + shardKeySql + ")::text)::bigint) % " + SHARDS + ")::text)) THEN 0"
+        String lock = WakeProtocol.LOG_PRESENCE_CLASS + ", hashtext(" + channelSql + " || chr(31) || (abs(hashtext(("
+                + shardKeySql + ")::text)::bigint) % " + SHARDS + ")::text)";
+        return "CASE WHEN pg_try_advisory_xact_lock(" + lock + ") THEN 0"
                 + " ELSE (SELECT count(*) FROM (SELECT pg_notify(" + channelSql + ", '')) notified) END";
     }
 
