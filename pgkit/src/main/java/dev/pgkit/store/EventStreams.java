@@ -40,7 +40,7 @@ public final class EventStreams {
     }
 
     /** The NOTIFY channel of a store's appends: short and safe whatever the store's name. */
-    private static String channel(StoreOptions options) {
+    static String channel(StoreOptions options) {
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256").digest((options.schema() + "\u0000" + options.name()).getBytes(StandardCharsets.UTF_8));
             return "pgkit_store_" + HexFormat.of().formatHex(hash, 0, 12);

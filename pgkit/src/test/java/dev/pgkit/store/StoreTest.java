@@ -343,6 +343,33 @@ class StoreTest {
             }
         }
 
+        /** Appends NOTIFY only while a tail of their store runs (presence gating: no NOTIFY's commit lock otherwise). */
+        @Test
+        void appendsNotifyOnlyWhileATailOfTheStoreRuns(TestPostgres postgres) throws Exception {
+            StoreOptions options = StoreOptions.named("gated").withSchema(schema);
+            Store gated = pgkit.store(options);
+            String stream = key("gated");
+            try (Connection plain = Db.server(postgres).admin(); Statement listen = plain.createStatement()) {
+                listen.execute("LISTEN " + EventStreams.channel(options));
+                org.postgresql.PGConnection pg = plain.unwrap(org.postgresql.PGConnection.class);
+                gated.events().append(stream, "nobody follows");
+                assertThat(pg.getNotifications(300)).as("no tail: no NOTIFY").isNullOrEmpty();
+                List<String> seen = new CopyOnWriteArrayList<>();
+                try (EventStreams.Tail tail = gated.events().follow(stream, LogOffset.START, String.class,
+                        batch -> batch.forEach(e -> seen.add(e.payload())))) {
+                    awaitSize(seen, 1);
+                    Db.awaitTrue(pgkit, "the tail's presence is held", "SELECT count(*) >= " + dev.pgkit.internal.LogPresence.SHARDS
+                            + " FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = "
+                            + dev.pgkit.internal.WakeProtocol.LOG_PRESENCE_CLASS + " AND objid::bigint IN (SELECT hashtext('"
+                            + EventStreams.channel(options) + "' || chr(31) || shard)::bigint & 4294967295 FROM generate_series(0, 15) shard)");
+                    gated.events().append(stream, "followed");
+                    assertThat(pg.getNotifications(5_000)).as("a tail runs: the NOTIFY").isNotEmpty();
+                    awaitSize(seen, 2);
+                    assertThat(seen).containsExactly("nobody follows", "followed");
+                }
+            }
+        }
+
         private void awaitSize(List<String> seen, int size) throws InterruptedException {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (seen.size() < size && System.nanoTime() < deadline) {
