@@ -42,6 +42,7 @@ public final class Broadcast {
     private final AtomicLong missingAttachments = new AtomicLong();
     private final AtomicLong unreadable = new AtomicLong();
     private final AtomicLong gaps = new AtomicLong();
+    private final AtomicLong attachmentReads = new AtomicLong();
     private final ScheduledFuture<?> cleanup;
 
     static {
@@ -175,9 +176,22 @@ public final class Broadcast {
         return new LogOffset(Math.max(0, horizon - 1), Long.MAX_VALUE);
     }
 
-    Optional<byte[]> attachment(long id) {
-        return context.database().query(sql.attachmentGet, id, s -> s.setLong(1, id),
-                rs -> rs.next() ? Optional.ofNullable(rs.getBytes(1)) : Optional.empty());
+    /** The stored attachments among {@code ids}, by id (one query; a missing one is absent). */
+    java.util.Map<Long, byte[]> attachments(List<Long> ids) {
+        long[] wanted = ids.stream().mapToLong(Long::longValue).distinct().toArray();
+        attachmentReads.incrementAndGet();
+        return context.database().query(sql.attachmentsGet, wanted.length + " attachment(s)", s -> s.setObject(1, wanted), rs -> {
+            java.util.Map<Long, byte[]> found = new java.util.HashMap<>();
+            while (rs.next()) {
+                found.put(rs.getLong(1), rs.getBytes(2));
+            }
+            return found;
+        });
+    }
+
+    /** Queries that read attachments (for tests: a batch of notifications reads its attachments in one). */
+    long attachmentReads() {
+        return attachmentReads.get();
     }
 
     void missingAttachment(String channel, long id) {
