@@ -1,5 +1,6 @@
 package dev.pgkit.broadcast;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.pgkit.LogOffset;
 import dev.pgkit.internal.AdapterRegistry;
 import dev.pgkit.internal.Cleanup;
@@ -155,12 +156,23 @@ public final class Broadcast {
         return context.codec();
     }
 
-    void send(Outgoing message) {
-        publisher.send(message);
-    }
-
-    void sendDurable(Outgoing message) {
-        durablePublisher.send(message);
+    /**
+     * Sends one message of a node or an emitter. In durable mode a server-side event without acknowledgement (what
+     * {@code serverSideEmit} publishes, from a node, its {@code clients()} or an emitter) goes to the message table;
+     * everything else stays a live notification, as in the Node adapter: heartbeats and goodbyes say who is alive
+     * now (replayed, they would count nodes long gone), and a request and its responses are bound to its timeout
+     * and its requester (replayed, a rejoining node would answer a request nobody waits for); the emitter's
+     * messages to sockets reach Node servers, which durable mode excludes.
+     *
+     * @return whether it went out as a notification (which the other nodes count as a heartbeat)
+     */
+    boolean publish(String channel, int type, JsonNode data, String uid, String namespace) {
+        if (durablePublisher != null && type == Wire.SERVER_SIDE_EMIT && (data == null || !data.has("requestId"))) {
+            durablePublisher.send(Outgoing.durable(channel, type, data, uid, namespace));
+            return false;
+        }
+        publisher.send(Outgoing.of(channel, type, data, uid, namespace, options.payloadThreshold()));
+        return true;
     }
 
     BroadcastSql sql() {
