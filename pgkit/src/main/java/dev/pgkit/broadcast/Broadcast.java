@@ -1,5 +1,6 @@
 package dev.pgkit.broadcast;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.pgkit.LogOffset;
 import dev.pgkit.internal.AdapterRegistry;
 import dev.pgkit.internal.Cleanup;
@@ -42,6 +43,7 @@ public final class Broadcast {
     private final AtomicLong missingAttachments = new AtomicLong();
     private final AtomicLong unreadable = new AtomicLong();
     private final AtomicLong gaps = new AtomicLong();
+    private final AtomicLong attachmentReads = new AtomicLong();
     private final ScheduledFuture<?> cleanup;
 
     static {
@@ -154,12 +156,23 @@ public final class Broadcast {
         return context.codec();
     }
 
-    void send(Outgoing message) {
-        publisher.send(message);
-    }
-
-    void sendDurable(Outgoing message) {
-        durablePublisher.send(message);
+    /**
+     * Sends one message of a node or an emitter. In durable mode a server-side event without acknowledgement (what
+     * {@code serverSideEmit} publishes, from a node, its {@code clients()} or an emitter) goes to the message table;
+     * everything else stays a live notification, as in the Node adapter: heartbeats and goodbyes say who is alive
+     * now (replayed, they would count nodes long gone), and a request and its responses are bound to its timeout
+     * and its requester (replayed, a rejoining node would answer a request nobody waits for); the emitter's
+     * messages to sockets reach Node servers, which durable mode excludes.
+     *
+     * @return whether it went out as a notification (which the other nodes count as a heartbeat)
+     */
+    boolean publish(String channel, int type, JsonNode data, String uid, String namespace) {
+        if (durablePublisher != null && type == Wire.SERVER_SIDE_EMIT && (data == null || !data.has("requestId"))) {
+            durablePublisher.send(Outgoing.durable(channel, type, data, uid, namespace));
+            return false;
+        }
+        publisher.send(Outgoing.of(channel, type, data, uid, namespace, options.payloadThreshold()));
+        return true;
     }
 
     BroadcastSql sql() {
@@ -175,9 +188,22 @@ public final class Broadcast {
         return new LogOffset(Math.max(0, horizon - 1), Long.MAX_VALUE);
     }
 
-    Optional<byte[]> attachment(long id) {
-        return context.database().query(sql.attachmentGet, id, s -> s.setLong(1, id),
-                rs -> rs.next() ? Optional.ofNullable(rs.getBytes(1)) : Optional.empty());
+    /** The stored attachments among {@code ids}, by id (one query; a missing one is absent). */
+    java.util.Map<Long, byte[]> attachments(List<Long> ids) {
+        long[] wanted = ids.stream().mapToLong(Long::longValue).distinct().toArray();
+        attachmentReads.incrementAndGet();
+        return context.database().query(sql.attachmentsGet, wanted.length + " attachment(s)", s -> s.setObject(1, wanted), rs -> {
+            java.util.Map<Long, byte[]> found = new java.util.HashMap<>();
+            while (rs.next()) {
+                found.put(rs.getLong(1), rs.getBytes(2));
+            }
+            return found;
+        });
+    }
+
+    /** Queries that read attachments (for tests: a batch of notifications reads its attachments in one). */
+    long attachmentReads() {
+        return attachmentReads.get();
     }
 
     void missingAttachment(String channel, long id) {

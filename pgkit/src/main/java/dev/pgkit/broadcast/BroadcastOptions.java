@@ -23,10 +23,13 @@ import java.util.Optional;
  *                          older than {@link Broadcast#ATTACHMENT_SAFE_AGE} and this interval, so a slow
  *                          reader still finds its attachment
  * @param durableRetention  empty (the default, and what Node servers understand): messages go out as
- *                          notifications. Present: durable mode, pgkit to pgkit only: messages published with
- *                          {@link ClusterNode#serverSideEmit} are stored for this long and read in commit order,
- *                          so a node whose listener reconnects, or that rejoins from its last offset within the
- *                          retention, receives every one exactly once, in order per sender
+ *                          notifications. Present: durable mode, pgkit to pgkit only: server-side events
+ *                          ({@code serverSideEmit} of a {@link ClusterNode}, its {@link ClusterNode#clients()} or an
+ *                          {@link Emitter}) are stored for this long and read in commit order, so a node whose
+ *                          listener reconnects, or that rejoins from its last offset within the retention, receives
+ *                          every one exactly once, in order per sender. Heartbeats, goodbyes, requests and their
+ *                          responses stay live notifications: they are about now (who is alive, who waits for an
+ *                          answer), and replayed they would count nodes long gone or answer requests nobody awaits
  */
 public record BroadcastOptions(String channelPrefix, String tableName, int payloadThreshold, Duration requestsTimeout,
                                Duration heartbeatInterval, Duration heartbeatTimeout, Duration cleanupInterval,

@@ -36,8 +36,8 @@ final class BroadcastSql {
     final Sql durableStart;
     /** The message table, qualified. */
     final String messages;
-    /** params: attachment id. */
-    final Sql attachmentGet;
+    /** params: attachment ids bigint[]; returns (id, payload) of those still stored, in no order. */
+    final Sql attachmentsGet;
 
     BroadcastSql(Identifier schema, Identifier table) {
         String attachments = schema.qualify(table.name());
@@ -72,6 +72,6 @@ final class BroadcastSql {
                 )
                 SELECT pg_notify(c.channel, '') FROM (SELECT DISTINCT channel FROM stored) c""".formatted(messages));
         durableStart = Sql.read("broadcast.durableStart", "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint");
-        attachmentGet = Sql.read("broadcast.attachmentGet", "SELECT payload FROM " + attachments + " WHERE id = ?");
+        attachmentsGet = Sql.read("broadcast.attachmentsGet", "SELECT id, payload FROM " + attachments + " WHERE id = ANY(?)");
     }
 }

@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * <p>Membership comes from heartbeats: a node that published nothing for {@code heartbeatInterval}
  * sends one; a node not heard from for {@code heartbeatTimeout} is gone, and one that {@link #close()}s
  * says goodbye. Messages are delivered at most once, in order per sender, while the shared LISTEN
- * connection is up: what is sent while it reconnects is lost (logged, counted in {@link Broadcast#gaps()}).
+ * connection is up: what is sent while it reconnects is lost (logged, counted in {@link Broadcast#gaps()}); in
+ * durable mode server-side events are not (see {@link BroadcastOptions#durableRetention()}).
  * Obtain one from {@link Broadcast#join}; thread-safe. Listeners run one at a time, on a pgkit thread.
  */
 public final class ClusterNode implements AutoCloseable {
@@ -71,7 +72,7 @@ public final class ClusterNode implements AutoCloseable {
         this.channel = Wire.channel(options.channelPrefix(), this.namespace);
         this.uid = Requests.newId();
         this.membership = new Membership(options.heartbeatTimeout().toNanos());
-        Inbox inbox = new Inbox(broadcast, uid, this::onMessage);
+        Inbox inbox = new Inbox(broadcast, uid, message -> onMessage(message, true));
         this.subscription = broadcast.context().wakeups().subscribe(channel, inbox);
         try {
             subscription.active().get(ACTIVATION_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -140,12 +141,6 @@ public final class ClusterNode implements AutoCloseable {
     public void serverSideEmit(String event, Object... args) {
         ObjectNode data = Wire.NODES.objectNode();
         data.set("packet", packet(event, args));
-        if (options.durable()) {
-            checkOpen(Wire.SERVER_SIDE_EMIT);
-            broadcast.sendDurable(Outgoing.durable(channel, Wire.SERVER_SIDE_EMIT, data, uid, namespace));
-            lastPublished = System.nanoTime();
-            return;
-        }
         send(Wire.SERVER_SIDE_EMIT, data);
     }
 
@@ -212,7 +207,7 @@ public final class ClusterNode implements AutoCloseable {
     /** Durable mode: the first listener starts reading the stored messages, so a rejoining node's backlog reaches it. */
     private synchronized void startDurable() {
         if (options.durable() && durable == null && !closed.get()) {
-            durable = new DurableReader(broadcast.context(), broadcast.sql(), channel, uid, durableStart, this::onMessage);
+            durable = new DurableReader(broadcast.context(), broadcast.sql(), channel, uid, durableStart, message -> onMessage(message, false));
         }
     }
 
@@ -267,15 +262,19 @@ public final class ClusterNode implements AutoCloseable {
 
     // ---------------------------------------------------------------- receiving
 
-    private void onMessage(JsonNode message) {
+    /**
+     * @param live false for a message read from the durable table: it may be a replay from a node long gone, so it
+     *             says nothing of who is alive (a node publishing only durable messages still heartbeats)
+     */
+    private void onMessage(JsonNode message, boolean live) {
         synchronized (dispatchLock) {
-            handle(message);
+            handle(message, live);
         }
     }
 
-    private void handle(JsonNode message) {
+    private void handle(JsonNode message, boolean live) {
         String from = message.path("uid").textValue();
-        if (from != null && !Wire.EMITTER_UID.equals(from)) {
+        if (live && from != null && !Wire.EMITTER_UID.equals(from)) {
             membership.seen(from);
         }
         String nsp = message.path("nsp").textValue();
@@ -381,8 +380,9 @@ public final class ClusterNode implements AutoCloseable {
 
     private void sendTracked(String nsp, int type, JsonNode data) {
         checkOpen(type);
-        broadcast.send(Outgoing.of(channel, type, data, uid, nsp, options.payloadThreshold()));
-        lastPublished = System.nanoTime();
+        if (broadcast.publish(channel, type, data, uid, nsp)) {
+            lastPublished = System.nanoTime(); // a notification the others count as a heartbeat; a durable message is not one
+        }
     }
 
     private void tick() {

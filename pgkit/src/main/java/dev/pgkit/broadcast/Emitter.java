@@ -53,8 +53,7 @@ public final class Emitter {
     static Emitter standalone(Broadcast broadcast, String namespace) {
         String nsp = Wire.namespace(namespace);
         String channel = Wire.channel(broadcast.options().channelPrefix(), nsp);
-        return new Emitter(broadcast, nsp, Wire.EMITTER_UID, (n, type, data) ->
-                broadcast.send(Outgoing.of(channel, type, data, Wire.EMITTER_UID, n, broadcast.options().payloadThreshold())));
+        return new Emitter(broadcast, nsp, Wire.EMITTER_UID, (n, type, data) -> broadcast.publish(channel, type, data, Wire.EMITTER_UID, n));
     }
 
     /**

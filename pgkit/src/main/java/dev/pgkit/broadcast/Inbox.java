@@ -2,15 +2,19 @@ package dev.pgkit.broadcast;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pgkit.internal.NotificationHandler;
-import java.util.Optional;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Reads one node's channel: parses each notification, drops the node's own messages before anything
- * else (a sender never re-reads its own attachments), fetches an attachment announced by a header
- * ({@code attachmentId} as a JSON string, as Node sends it, or a number) and hands the full message on.
+ * else (a sender never re-reads its own attachments), fetches the attachments announced by headers
+ * ({@code attachmentId} as a JSON string, as Node sends it, or a number) of a delivered batch in one query and
+ * hands the full messages on, in the order they were sent.
  * A missing attachment or an unreadable notification is logged and counted, never thrown: one bad message
  * must not stop the channel.
  */
@@ -30,50 +34,81 @@ final class Inbox implements NotificationHandler {
 
     @Override
     public void onNotification(String channel, String payload) {
+        onNotifications(channel, List.of(payload));
+    }
+
+    /**
+     * Reads a batch: the attachments it announces are fetched in one query, then the messages are handed on in
+     * the order they were sent.
+     */
+    @Override
+    public void onNotifications(String channel, List<String> payloads) {
+        List<JsonNode> messages = new ArrayList<>(payloads.size());
+        List<Long> ids = new ArrayList<>();
+        for (String payload : payloads) {
+            JsonNode message = read(channel, payload);
+            if (message != null) {
+                JsonNode attachment = message.get("attachmentId");
+                if (attachment != null && !attachment.isNull()) {
+                    OptionalLong id = attachmentId(channel, attachment);
+                    if (id.isEmpty()) {
+                        continue;
+                    }
+                    ids.add(id.getAsLong());
+                }
+                messages.add(message);
+            }
+        }
+        Map<Long, byte[]> attachments = ids.isEmpty() ? Map.of() : broadcast.attachments(ids);
+        for (JsonNode message : messages) {
+            JsonNode attachment = message.get("attachmentId");
+            if (attachment != null && !attachment.isNull()) {
+                message = resolve(channel, attachmentId(channel, attachment).getAsLong(), attachments);
+                if (message == null || !message.isObject() || uid.equals(message.path("uid").textValue())) {
+                    continue;
+                }
+            }
+            deliver.accept(message);
+        }
+    }
+
+    /** The notification as JSON, or null when it is unreadable or this node's own. */
+    private JsonNode read(String channel, String payload) {
         JsonNode message;
         try {
             message = Wire.JSON.readTree(payload);
         } catch (Exception e) {
             broadcast.unreadable("a notification on " + channel + " is not JSON");
-            return;
+            return null;
         }
         if (!message.isObject() || uid.equals(message.path("uid").textValue())) {
-            return;
+            return null;
         }
-        JsonNode attachment = message.get("attachmentId");
-        if (attachment != null && !attachment.isNull()) {
-            Optional<JsonNode> full = fetch(channel, attachment);
-            if (full.isEmpty()) {
-                return;
-            }
-            message = full.get();
-            if (!message.isObject() || uid.equals(message.path("uid").textValue())) {
-                return;
-            }
-        }
-        deliver.accept(message);
+        return message;
     }
 
-    private Optional<JsonNode> fetch(String channel, JsonNode attachment) {
-        long id;
+    private OptionalLong attachmentId(String channel, JsonNode attachment) {
         if (attachment.isIntegralNumber() && attachment.canConvertToLong()) {
-            id = attachment.longValue();
-        } else if (attachment.isTextual() && attachment.textValue().matches("[0-9]{1,19}")) {
-            id = Long.parseLong(attachment.textValue());
-        } else {
-            broadcast.unreadable("a notification on " + channel + " has attachmentId " + attachment + ", not a row id");
-            return Optional.empty();
+            return OptionalLong.of(attachment.longValue());
         }
-        Optional<byte[]> bytes = broadcast.attachment(id);
-        if (bytes.isEmpty()) {
+        if (attachment.isTextual() && attachment.textValue().matches("[0-9]{1,18}")) {
+            return OptionalLong.of(Long.parseLong(attachment.textValue()));
+        }
+        broadcast.unreadable("a notification on " + channel + " has attachmentId " + attachment + ", not a row id");
+        return OptionalLong.empty();
+    }
+
+    private JsonNode resolve(String channel, long id, Map<Long, byte[]> attachments) {
+        byte[] bytes = attachments.get(id);
+        if (bytes == null) {
             broadcast.missingAttachment(channel, id);
-            return Optional.empty();
+            return null;
         }
         try {
-            return Optional.of(Wire.fromMsgpack(bytes.get()));
+            return Wire.fromMsgpack(bytes);
         } catch (IllegalArgumentException e) {
             broadcast.unreadable("attachment " + id + " announced on " + channel + ": " + e.getMessage());
-            return Optional.empty();
+            return null;
         }
     }
 

@@ -1,6 +1,9 @@
 package dev.pgkit.internal;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -10,26 +13,46 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Delivers notifications to handlers: one bounded {@link Mailbox} per handler, drained by at most one
- * pool thread at a time (so calls to one handler are serialized), on daemon threads
- * {@code pgkit-notify-N}. A pool thread is taken only while a mailbox has work and is returned when
- * it is empty, so threads never outnumber the handlers that are busy at once: a slow handler holds
- * its own thread and never delays another handler. A mailbox that overflows drops what it holds and
- * gives its handler one {@link NotificationHandler#onGap()} instead, so memory stays bounded.
+ * Delivers notifications to handlers: one {@link Mailbox} per handler, bounded in bytes, drained by at
+ * most one pool thread at a time (so calls to one handler are serialized), on daemon threads
+ * {@code pgkit-notify-N}, in batches of what is queued. A pool thread is taken only while a mailbox has
+ * work and is returned when it is empty, so threads never outnumber the handlers that are busy at once:
+ * a slow handler holds its own thread and never delays another handler's delivery.
+ *
+ * <p>When a mailbox is full the listener thread stops reading its connection for a while (the
+ * notifications wait in PostgreSQL's notification queue, on disk, not in this heap) so that a handler
+ * that is slow but moving loses nothing. The stop is bounded: it halts delivery to every other handler
+ * of the listener, so a full mailbox may hold the listener for at most {@code maxStall} in all until it
+ * has drained to half its budget. Past that its handler is taken to be stalled: what it has queued is
+ * dropped and it gets one {@link NotificationHandler#onGap()} instead (the foundation's resync signal),
+ * so memory stays bounded at the budget per handler and the others flow on.
  */
 final class NotificationDispatcher {
     private static final Logger log = LoggerFactory.getLogger(NotificationDispatcher.class);
-    /** How many notifications one drain delivers before the mailbox yields its thread back. */
-    private static final int BATCH = 64;
+    /** How many notifications one call hands a handler at most; also what one drain delivers before yielding its thread. */
+    static final int BATCH = 64;
+    /** What a queued notification costs besides its characters (the entry, the strings' headers), in bytes. */
+    private static final int ENTRY_OVERHEAD = 64;
+    /** Marks in a queue where the handler must be told of a gap (reconnect, overflow). */
+    private static final String[] GAP = new String[0];
 
-    private final int capacity;
+    private final long budgetBytes;
+    private final long maxStallNanos;
     private final ThreadPoolExecutor pool;
 
-    NotificationDispatcher(int capacity) {
-        if (capacity < 1) {
-            throw new IllegalArgumentException("mailbox capacity must be at least 1, was " + capacity);
+    /**
+     * @param budgetBytes how many bytes of notifications one handler may have queued
+     * @param maxStall    how long in all one full mailbox may keep the listener from reading before it overflows
+     */
+    NotificationDispatcher(long budgetBytes, Duration maxStall) {
+        if (budgetBytes < 1) {
+            throw new IllegalArgumentException("mailbox budget must be at least 1 byte, was " + budgetBytes);
         }
-        this.capacity = capacity;
+        if (maxStall.isNegative()) {
+            throw new IllegalArgumentException("maxStall must not be negative, was " + maxStall);
+        }
+        this.budgetBytes = budgetBytes;
+        this.maxStallNanos = maxStall.toNanos();
         AtomicInteger count = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 runnable -> NotificationListener.daemon("pgkit-notify-" + count.incrementAndGet()).newThread(runnable));
@@ -60,11 +83,21 @@ final class NotificationDispatcher {
         }
     }
 
-    /** The pending deliveries of one handler. */
+    /** Java strings of Latin-1 text take a byte a character, others two: count two, so the budget is never exceeded. */
+    static long weight(String channel, String payload) {
+        return ENTRY_OVERHEAD + 2L * (channel.length() + payload.length());
+    }
+
+    /**
+     * The pending deliveries of one handler: notifications and {@link #GAP} marks in arrival order. Filled by
+     * the listener thread only ({@link #offer}, {@link #offerGap}), drained by one pool thread at a time.
+     */
     final class Mailbox {
         private final NotificationHandler handler;
         private final ArrayDeque<String[]> queue = new ArrayDeque<>();
-        private boolean gap;
+        private long bytes;
+        /** How long the listener has waited for this mailbox since it was last drained below half its budget. */
+        private long stalledNanos;
         private boolean draining;
         private boolean closed;
         private long dropped;
@@ -73,18 +106,32 @@ final class NotificationDispatcher {
             this.handler = handler;
         }
 
+        /** Listener thread: queues a notification, waiting (bounded) for room when the mailbox is full. */
         void offer(String channel, String payload) {
+            long weight = weight(channel, payload);
             synchronized (this) {
                 if (closed) {
                     return;
                 }
-                if (queue.size() >= capacity) {
-                    dropped += queue.size() + 1;
-                    queue.clear();
-                    gap = true;
-                } else {
-                    queue.add(new String[] {channel, payload});
+                while (bytes > 0 && bytes + weight > budgetBytes) {
+                    if (stalledNanos >= maxStallNanos) {
+                        overflow();
+                        break;
+                    }
+                    long start = System.nanoTime();
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(this, maxStallNanos - stalledNanos);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt(); // the listener is closing
+                        return;
+                    }
+                    stalledNanos += System.nanoTime() - start;
+                    if (closed) {
+                        return;
+                    }
                 }
+                queue.add(new String[] {channel, payload});
+                bytes += weight;
                 if (!startDrain()) {
                     return;
                 }
@@ -92,13 +139,17 @@ final class NotificationDispatcher {
             submitDrain();
         }
 
+        /**
+         * Listener thread: the handler must re-read (an activation or a reconnect). Notifications queued
+         * before stay queued ahead of the mark: they arrived before the gap and may be all a handler without
+         * a table to re-read will ever get.
+         */
         void offerGap() {
             synchronized (this) {
                 if (closed) {
                     return;
                 }
-                queue.clear(); // a gap makes every queued notification redundant: the handler re-reads
-                gap = true;
+                addGap();
                 if (!startDrain()) {
                     return;
                 }
@@ -110,12 +161,31 @@ final class NotificationDispatcher {
         synchronized void close() {
             closed = true;
             queue.clear();
-            gap = false;
+            bytes = 0;
+            notifyAll();
         }
 
         /** Queued notifications (for tests and diagnostics). */
         synchronized int size() {
-            return queue.size();
+            return (int) queue.stream().filter(e -> e != GAP).count();
+        }
+
+        /** The handler is stalled: what it has queued is replaced by a gap, which its re-read covers. */
+        private void overflow() {
+            for (String[] entry : queue) {
+                if (entry != GAP) {
+                    dropped++;
+                }
+            }
+            queue.clear();
+            bytes = 0;
+            addGap();
+        }
+
+        private void addGap() {
+            if (queue.peekLast() != GAP) {
+                queue.add(GAP);
+            }
         }
 
         private boolean startDrain() {
@@ -137,32 +207,47 @@ final class NotificationDispatcher {
         }
 
         private void drain() {
-            for (int delivered = 0; delivered < BATCH; delivered++) {
-                boolean deliverGap;
-                String[] next = null;
-                long lost;
+            for (int delivered = 0; delivered < BATCH; ) {
+                String channel = null;
+                List<String> payloads = null;
+                long lost = 0;
                 synchronized (this) {
-                    deliverGap = gap;
-                    lost = dropped;
-                    if (deliverGap) {
-                        gap = false;
+                    String[] next = queue.poll();
+                    if (next == null) {
+                        draining = false;
+                        return;
+                    }
+                    if (next == GAP) {
+                        lost = dropped;
                         dropped = 0;
                     } else {
-                        next = queue.poll();
-                        if (next == null) {
-                            draining = false;
-                            return;
+                        channel = next[0];
+                        payloads = new ArrayList<>();
+                        payloads.add(next[1]);
+                        bytes -= weight(next[0], next[1]);
+                        // a batch is one channel's run up to the next gap mark
+                        while (delivered + payloads.size() < BATCH && queue.peek() != null && queue.peek() != GAP
+                                && queue.peek()[0].equals(channel)) {
+                            String[] more = queue.poll();
+                            payloads.add(more[1]);
+                            bytes -= weight(more[0], more[1]);
                         }
+                        if (bytes <= budgetBytes / 2) {
+                            stalledNanos = 0;
+                        }
+                        notifyAll(); // the listener may wait for room
                     }
                 }
                 try {
-                    if (deliverGap) {
+                    if (payloads == null) {
+                        delivered++;
                         if (lost > 0) {
                             log.warn("pgkit notification handler {} fell behind; {} notification(s) dropped, it re-reads instead", handler, lost);
                         }
                         handler.onGap();
                     } else {
-                        handler.onNotification(next[0], next[1]);
+                        delivered += payloads.size();
+                        handler.onNotifications(channel, payloads);
                     }
                 } catch (RuntimeException e) {
                     log.error("pgkit notification handler {} failed", handler, e);

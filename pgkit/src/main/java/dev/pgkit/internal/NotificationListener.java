@@ -18,7 +18,7 @@ import java.util.concurrent.TimeoutException;
  * puts together four parts with one job each: {@link ListenerConnection} (the thread, reconnects,
  * heartbeat), {@link ChannelRegistry} (desired channels against those LISTENed now),
  * {@link PresenceLocks} (shared advisory locks announcing local waiters) and
- * {@link NotificationDispatcher} (bounded, serialized delivery per handler), plus
+ * {@link NotificationDispatcher} (delivery per handler: serialized, bounded in bytes, with bounded backpressure), plus
  * {@link ControlQueue} (short statements run on this connection between polls).
  *
  * <p>Registration never blocks: {@link #subscribe} and {@link #holdPresence} return at once and are
@@ -29,8 +29,18 @@ import java.util.concurrent.TimeoutException;
 public final class NotificationListener implements AutoCloseable {
     /** How long a presence lock outlives its last hold by default, so repeated waits on one key do not re-register. */
     public static final Duration DEFAULT_PRESENCE_LINGER = Duration.ofSeconds(30);
-    /** How many notifications a handler may have queued by default before they are dropped for a gap signal. */
-    public static final int DEFAULT_MAILBOX_CAPACITY = 10_000;
+    /**
+     * How many bytes of notifications a handler may have queued by default (some 150,000 small ones): a burst
+     * to a slow handler fits. When they do not, the listener stops reading (PostgreSQL's notification queue
+     * buffers) for at most {@link #DEFAULT_MAX_STALL} until the handler has drained half of them; a handler
+     * that does not, is stalled: its queue is dropped for a gap signal, and the other handlers flow on.
+     */
+    public static final long DEFAULT_MAILBOX_BYTES = 64L << 20;
+    /**
+     * How long in all one full mailbox may keep the listener from reading before it overflows: the longest
+     * a stalled handler delays the others (the listener's control statements and heartbeat wait as long).
+     */
+    public static final Duration DEFAULT_MAX_STALL = Duration.ofSeconds(1);
 
     /** Opens the listener's connection. */
     @FunctionalInterface
@@ -75,20 +85,22 @@ public final class NotificationListener implements AutoCloseable {
     private volatile boolean closed;
 
     public NotificationListener(ConnectionSource source, String describe, Duration activationTimeout) {
-        this(source, describe, activationTimeout, null, DEFAULT_PRESENCE_LINGER, DEFAULT_MAILBOX_CAPACITY);
+        this(source, describe, activationTimeout, null, DEFAULT_PRESENCE_LINGER, DEFAULT_MAILBOX_BYTES, DEFAULT_MAX_STALL);
     }
 
     public NotificationListener(ConnectionSource source, String describe, Duration activationTimeout, Waker waker) {
-        this(source, describe, activationTimeout, waker, DEFAULT_PRESENCE_LINGER, DEFAULT_MAILBOX_CAPACITY);
+        this(source, describe, activationTimeout, waker, DEFAULT_PRESENCE_LINGER, DEFAULT_MAILBOX_BYTES, DEFAULT_MAX_STALL);
     }
 
     /**
      * @param presenceLinger  how long a presence lock stays held after its last hold is closed
-     * @param mailboxCapacity how many notifications one handler may have queued before they are replaced by a gap signal
+     * @param mailboxBytes   how many bytes of notifications one handler may have queued
+     * @param maxStall       how long in all a full mailbox may keep the listener from reading until it has drained
+     *                       half; then its notifications are replaced by a gap signal
      */
     public NotificationListener(ConnectionSource source, String describe, Duration activationTimeout, Waker waker,
-                                Duration presenceLinger, int mailboxCapacity) {
-        this(source, describe, activationTimeout, waker, presenceLinger, mailboxCapacity, PresenceLocks.DEFAULT_MAX_HELD);
+                                Duration presenceLinger, long mailboxBytes, Duration maxStall) {
+        this(source, describe, activationTimeout, waker, presenceLinger, mailboxBytes, maxStall, PresenceLocks.DEFAULT_MAX_HELD);
     }
 
     /**
@@ -96,10 +108,10 @@ public final class NotificationListener implements AutoCloseable {
      *                     presence (writers do not NOTIFY them) and rely on their re-check interval
      */
     NotificationListener(ConnectionSource source, String describe, Duration activationTimeout, Waker waker,
-                         Duration presenceLinger, int mailboxCapacity, int maxPresences) {
+                         Duration presenceLinger, long mailboxBytes, Duration maxStall, int maxPresences) {
         this.describe = describe;
         this.activationTimeout = activationTimeout;
-        this.dispatcher = new NotificationDispatcher(mailboxCapacity);
+        this.dispatcher = new NotificationDispatcher(mailboxBytes, maxStall);
         this.channels = new ChannelRegistry(dispatcher);
         this.presences = new PresenceLocks(presenceLinger.toNanos(), maxPresences);
         this.control = new ControlQueue();

@@ -96,6 +96,47 @@ class BroadcastAttachmentTest {
     }
 
     @Test
+    void aDeliveredBatchReadsItsAttachmentsInOneQueryAndKeepsTheirOrder() throws Exception {
+        Broadcast broadcast = pgkit.broadcast(BroadcastOptions.defaults().withChannelPrefix(TestPostgres.uniqueName("batch")));
+        try (ClusterNode node = broadcast.join("/");
+             ClusterNode probe = pgkit.broadcast(BroadcastOptions.defaults().withChannelPrefix(TestPostgres.uniqueName("probe"))).join("/")) {
+            List<String> probed = new CopyOnWriteArrayList<>();
+            probe.on("att", e -> probed.add(e.arg(0, String.class)));
+            List<String> got = new CopyOnWriteArrayList<>();
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            node.on("att", e -> {
+                got.add(e.arg(0, String.class));
+                try {
+                    release.await(20, TimeUnit.SECONDS); // holds the node while the batch queues up behind the first
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            notify(node.channel(), event("nodeA", "first"));
+            await("the first holds the node", () -> got.size() == 1);
+            long readsBefore = broadcast.attachmentReads();
+            List<String> expected = new java.util.ArrayList<>(List.of("first"));
+            for (int i = 0; i < 30; i++) {
+                String arg = "m" + i;
+                expected.add(arg);
+                if (i % 3 == 0) {
+                    notify(node.channel(), event("nodeA", arg)); // inline, between the attachments
+                } else {
+                    long id = insertAttachment(event("nodeA", arg));
+                    notify(node.channel(), "{\"uid\":\"nodeA\",\"type\":9,\"attachmentId\":" + (i % 2 == 0 ? "\"" + id + "\"" : id) + "}");
+                }
+            }
+            // the shared listener hands on notifications in commit order: once the probe's is in, so is the batch
+            notify(probe.channel(), event("nodeA", "probe"));
+            await("the probe arrives", () -> probed.size() == 1);
+            release.countDown();
+            await("the batch arrives", () -> got.size() == 31);
+            assertThat(got).as("in the order sent").containsExactlyElementsOf(expected);
+            assertThat(broadcast.attachmentReads() - readsBefore).as("20 attachments, queued together, read in one query").isEqualTo(1);
+        }
+    }
+
+    @Test
     void aNodeNeverReadsItsOwnAttachments() throws Exception {
         Broadcast broadcast = pgkit.broadcast(BroadcastOptions.defaults().withChannelPrefix(TestPostgres.uniqueName("own")));
         try (ClusterNode node = broadcast.join("/")) {

@@ -171,6 +171,38 @@ class BroadcastClusterTest {
     }
 
     @Test
+    void aHeldNodeLosesNothingOfABurstAndHoldsNoOtherNodeOfItsListener() throws Exception {
+        int burst = 15_000; // beyond the 10,000 notifications a mailbox once held
+        Pgkit shared = servers.get(0);
+        Broadcast slowBroadcast = shared.broadcast(options());
+        BroadcastOptions other = options();
+        try (ClusterNode slow = slowBroadcast.join("/"); ClusterNode neighbour = shared.broadcast(other).join("/");
+             ClusterNode sender = servers.get(1).broadcast(other).join("/")) {
+            List<Integer> got = new CopyOnWriteArrayList<>();
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            slow.on("burst", e -> {
+                got.add(e.arg(0, Integer.class));
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            List<String> neighbourGot = new CopyOnWriteArrayList<>();
+            neighbour.on("ping", e -> neighbourGot.add(e.arg(0, String.class)));
+            Db.execute(shared, "SELECT pg_notify('" + slow.channel() + "', '{\"type\":9,\"data\":{\"packet\":[\"burst\",' || n || ']},"
+                    + "\"uid\":\"burster\",\"nsp\":\"/\"}') FROM generate_series(1, " + burst + ") n");
+            await("the first holds the slow node", 10, () -> got.size() == 1);
+            sender.serverSideEmit("ping", "while the slow node is held");
+            await("its neighbour on the same listener is not held", 5, () -> neighbourGot.size() == 1);
+            release.countDown();
+            await("the whole burst arrives, or a gap", 60, () -> got.size() == burst || slowBroadcast.gaps() > 0);
+            assertThat(got).as("every one, in order").isEqualTo(java.util.stream.IntStream.rangeClosed(1, burst).boxed().toList());
+            assertThat(slowBroadcast.gaps()).as("nothing dropped for a gap").isZero();
+        }
+    }
+
+    @Test
     void nodesCountEachOtherAndAClosedNodeLeavesAtOnce() throws Exception {
         BroadcastOptions options = options().withHeartbeat(Duration.ofSeconds(30), Duration.ofSeconds(60));
         List<ClusterNode> nodes = join(options, "/members");

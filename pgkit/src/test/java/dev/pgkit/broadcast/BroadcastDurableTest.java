@@ -175,4 +175,56 @@ class BroadcastDurableTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> senderKit.broadcast(BroadcastOptions.defaults()).join("/", offset))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("durable");
     }
+
+    @Test
+    void everyServerSideEventIsDurableAndAReplayDoesNotReviveItsSender() throws Exception {
+        BroadcastOptions options = options().withHeartbeat(Duration.ofSeconds(30), Duration.ofSeconds(60));
+        Broadcast sending = senderKit.broadcast(options);
+        ClusterNode node = sending.join("/");
+        Emitter emitter = sending.emitter();
+        Broadcast receiving = receiverKit.broadcast(options);
+        ClusterNode first = receiving.join("/");
+        List<String> before = new CopyOnWriteArrayList<>();
+        first.on("d", e -> before.add(e.arg(0, String.class)));
+        node.serverSideEmit("d", "start");
+        await("the first arrives", 30, () -> before.size() == 1);
+        LogOffset offset = first.offset().orElseThrow();
+        first.close();
+
+        // while no receiver runs: from a node, from its clients(), from an emitter; then the node leaves
+        node.serverSideEmit("d", "node");
+        node.clients().serverSideEmit("d", "clients");
+        emitter.serverSideEmit("d", "emitter");
+        String gone = node.uid();
+        node.close();
+
+        ClusterNode resumed = receiving.join("/", offset);
+        List<String> after = new CopyOnWriteArrayList<>();
+        resumed.on("d", e -> after.add(e.from() + ":" + e.arg(0, String.class)));
+        await("the resumed node catches up", 30, () -> after.size() == 3);
+        assertThat(after).containsExactly(gone + ":node", gone + ":clients", "emitter:emitter");
+        assertThat(resumed.nodes()).as("a replayed message says nothing of who is alive now").doesNotContain(gone);
+        resumed.close();
+    }
+
+    @Test
+    void aNodePublishingOnlyDurableMessagesStaysCounted() throws Exception {
+        BroadcastOptions options = options().withHeartbeat(Duration.ofMillis(300), Duration.ofMillis(1500));
+        ClusterNode receiver = receiverKit.broadcast(options).join("/");
+        List<Integer> got = new CopyOnWriteArrayList<>();
+        receiver.on("d", e -> got.add(e.arg(0, Integer.class)));
+        ClusterNode sender = senderKit.broadcast(options).join("/");
+        await("the receiver counts the sender", 10, () -> receiver.nodes().contains(sender.uid()));
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3); // twice the heartbeat timeout
+        int sent = 0;
+        while (System.nanoTime() < end) {
+            sender.serverSideEmit("d", sent++);
+            assertThat(receiver.nodes()).as("still counted after %d durable messages", sent).contains(sender.uid());
+            Thread.sleep(50);
+        }
+        int total = sent;
+        await("every message arrived", 30, () -> got.size() == total);
+        sender.close();
+        receiver.close();
+    }
 }

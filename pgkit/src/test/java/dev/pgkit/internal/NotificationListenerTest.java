@@ -42,18 +42,22 @@ class NotificationListenerTest {
     static final int PRESENCE_CLASS = 0x70676bf0;
 
     /** A listener whose connections can be refused while {@code allow} is false (an outage). */
-    static NotificationListener listener(TestPostgres postgres, AtomicBoolean allow, Duration linger, int mailboxCapacity) {
+    static NotificationListener listener(TestPostgres postgres, AtomicBoolean allow, Duration linger, long mailboxBytes) {
+        return listener(postgres, allow, linger, mailboxBytes, NotificationListener.DEFAULT_MAX_STALL);
+    }
+
+    static NotificationListener listener(TestPostgres postgres, AtomicBoolean allow, Duration linger, long mailboxBytes, Duration maxStall) {
         ConnectionSettings settings = ConnectionSettings.parse(postgres.url()).with("ApplicationName", "pgkit-listener-test");
         return new NotificationListener(() -> {
             if (!allow.get()) {
                 throw new SQLException("refused by the test", "08001");
             }
             return DriverManager.getConnection(settings.jdbcUrl(), settings.properties());
-        }, settings.describe(), Duration.ofSeconds(10), null, linger, mailboxCapacity);
+        }, settings.describe(), Duration.ofSeconds(10), null, linger, mailboxBytes, maxStall);
     }
 
     static NotificationListener listener(TestPostgres postgres) {
-        return listener(postgres, new AtomicBoolean(true), NotificationListener.DEFAULT_PRESENCE_LINGER, NotificationListener.DEFAULT_MAILBOX_CAPACITY);
+        return listener(postgres, new AtomicBoolean(true), NotificationListener.DEFAULT_PRESENCE_LINGER, NotificationListener.DEFAULT_MAILBOX_BYTES);
     }
 
     @Test
@@ -99,12 +103,13 @@ class NotificationListenerTest {
     }
 
     @Test
-    void aSlowHandlerDelaysNoOtherChannelAndItsOverflowBecomesAGap(TestPostgres postgres) throws Exception {
-        int capacity = 8;
+    void aStalledHandlerHoldsTheOthersAtMostMaxStallOnceAndItsOverflowBecomesAGap(TestPostgres postgres) throws Exception {
+        String slow = TestPostgres.uniqueName("slow");
+        String fast = TestPostgres.uniqueName("fast");
+        long budget = 8 * NotificationDispatcher.weight(slow, "00");
+        Duration maxStall = Duration.ofSeconds(1);
         try (Pgkit pgkit = Db.pgkit(postgres, "public");
-             NotificationListener listener = listener(postgres, new AtomicBoolean(true), Duration.ofSeconds(30), capacity)) {
-            String slow = TestPostgres.uniqueName("slow");
-            String fast = TestPostgres.uniqueName("fast");
+             NotificationListener listener = listener(postgres, new AtomicBoolean(true), Duration.ofSeconds(30), budget, maxStall)) {
             CountDownLatch stuck = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
             BlockingQueue<String> slowReceived = new LinkedBlockingQueue<>();
@@ -135,15 +140,56 @@ class NotificationListenerTest {
             assertThat(stuck.await(5, TimeUnit.SECONDS)).isTrue();
             Db.execute(pgkit, "SELECT pg_notify('" + slow + "', n::text) FROM generate_series(1, 50) n");
             long start = System.nanoTime();
-            Db.execute(pgkit, "SELECT pg_notify('" + fast + "', 'not delayed')");
-            assertThat(fastReceived.poll(5, TimeUnit.SECONDS)).isEqualTo("not delayed");
-            assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(2_000);
+            Db.execute(pgkit, "SELECT pg_notify('" + fast + "', 'held at most maxStall')");
+            assertThat(fastReceived.poll(5, TimeUnit.SECONDS)).isEqualTo("held at most maxStall");
+            assertThat((System.nanoTime() - start) / 1_000_000).as("the listener waited for the stalled handler, bounded")
+                    .isLessThan(maxStall.toMillis() + 1_500);
+
+            Db.execute(pgkit, "SELECT pg_notify('" + slow + "', n::text) FROM generate_series(51, 100) n");
+            start = System.nanoTime();
+            Db.execute(pgkit, "SELECT pg_notify('" + fast + "', 'not held again')");
+            assertThat(fastReceived.poll(5, TimeUnit.SECONDS)).isEqualTo("not held again");
+            assertThat((System.nanoTime() - start) / 1_000_000).as("a handler still stalled does not hold the listener again")
+                    .isLessThan(maxStall.toMillis());
 
             release.countDown();
             Db.execute(pgkit, "SELECT pg_notify('" + slow + "', 'end')");
             awaitTrue("the slow handler catches up", () -> slowReceived.contains("end"));
             assertThat(slowGaps.get()).as("told it missed notifications").isGreaterThanOrEqualTo(1);
-            assertThat(slowReceived.size() - 1).as("the first, then at most one mailbox of the 50").isLessThanOrEqualTo(1 + capacity);
+            assertThat(slowReceived.size()).as("the first, at most a mailbox of the rest, the end").isLessThanOrEqualTo(1 + 8 + 1);
+        }
+    }
+
+    @Test
+    void aSlowHandlerLosesNothingOfABurstBeyondItsMailbox(TestPostgres postgres) throws Exception {
+        String channel = TestPostgres.uniqueName("burst");
+        long budget = 8 * NotificationDispatcher.weight(channel, "000");
+        try (Pgkit pgkit = Db.pgkit(postgres, "public");
+             NotificationListener listener = listener(postgres, new AtomicBoolean(true), Duration.ofSeconds(30), budget, Duration.ofSeconds(10))) {
+            List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+            AtomicInteger gaps = new AtomicInteger();
+            listener.listen(channel, new NotificationHandler() {
+                @Override
+                public void onNotification(String c, String payload) {
+                    received.add(payload);
+                    try {
+                        Thread.sleep(2); // slow, but moving
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+
+                @Override
+                public void onGap() {
+                    gaps.incrementAndGet();
+                }
+            });
+            awaitTrue("the activation's gap", () -> gaps.get() == 1);
+            Db.execute(pgkit, "SELECT pg_notify('" + channel + "', n::text) FROM generate_series(1, 300) n");
+            awaitTrue("the burst arrives", () -> received.size() >= 300);
+            assertThat(received).as("every one, in order: the listener let PostgreSQL hold the rest")
+                    .containsExactlyElementsOf(java.util.stream.IntStream.rangeClosed(1, 300).mapToObj(Integer::toString).toList());
+            assertThat(gaps.get()).as("no gap but the activation's").isEqualTo(1);
         }
     }
 
@@ -181,7 +227,7 @@ class NotificationListenerTest {
     void nothingClaimsToBeActiveDuringAnOutage(TestPostgres postgres) throws Exception {
         AtomicBoolean allow = new AtomicBoolean(true);
         try (Pgkit pgkit = Db.pgkit(postgres, "public");
-             NotificationListener listener = listener(postgres, allow, Duration.ofSeconds(30), 100)) {
+             NotificationListener listener = listener(postgres, allow, Duration.ofSeconds(30), NotificationListener.DEFAULT_MAILBOX_BYTES)) {
             String channel = TestPostgres.uniqueName("truth");
             BlockingQueue<String> received = new LinkedBlockingQueue<>();
             NotificationListener.Subscription subscription = listener.listen(channel, (c, payload) -> received.add(payload));
@@ -216,7 +262,7 @@ class NotificationListenerTest {
     @ExpectServerLog("terminating connection due to administrator command") // the test terminates backends on purpose
     void registrationsDuringRepeatedTerminationsAreNeverLostAndPresenceLocksNeverLeak(TestPostgres postgres) throws Exception {
         try (Pgkit pgkit = Db.pgkit(postgres, "public");
-             NotificationListener listener = listener(postgres, new AtomicBoolean(true), Duration.ofMillis(200), 100)) {
+             NotificationListener listener = listener(postgres, new AtomicBoolean(true), Duration.ofMillis(200), NotificationListener.DEFAULT_MAILBOX_BYTES)) {
             String base = TestPostgres.uniqueName("storm");
             int threads = 4;
             int perThread = 12;
@@ -312,7 +358,7 @@ class NotificationListenerTest {
 
     @Test
     void closeFailsPendingRegistrationsAtOnce(TestPostgres postgres) throws Exception {
-        NotificationListener listener = listener(postgres, new AtomicBoolean(false), Duration.ofSeconds(30), 100);
+        NotificationListener listener = listener(postgres, new AtomicBoolean(false), Duration.ofSeconds(30), NotificationListener.DEFAULT_MAILBOX_BYTES);
         NotificationListener.Subscription subscription = listener.subscribe(TestPostgres.uniqueName("never"), (c, p) -> { });
         NotificationListener.PresenceHold presence = listener.holdPresence(PRESENCE_CLASS, "never", () -> { });
         CompletableFuture<Integer> control = listener.submit(c -> 1);
@@ -377,7 +423,7 @@ class NotificationListenerTest {
         ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
         try (Pgkit pgkit = Db.pgkit(postgres, "public");
              NotificationListener listener = new NotificationListener(() -> DriverManager.getConnection(settings.jdbcUrl(), settings.properties()),
-                     settings.describe(), Duration.ofSeconds(10), null, Duration.ofSeconds(60), 100, 3)) {
+                     settings.describe(), Duration.ofSeconds(10), null, Duration.ofSeconds(60), NotificationListener.DEFAULT_MAILBOX_BYTES, NotificationListener.DEFAULT_MAX_STALL, 3)) {
             List<NotificationListener.PresenceHold> holds = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
                 holds.add(listener.holdPresence(PRESENCE_CLASS, TestPostgres.uniqueName("capped"), () -> { }));

@@ -23,7 +23,7 @@ class WakeupServiceTest {
     @Test
     void whileTheListenerIsDownWaitersRegisterAtOnceAndKeepReChecking(TestPostgres postgres) throws Exception {
         AtomicBoolean allow = new AtomicBoolean(false);
-        try (NotificationListener listener = NotificationListenerTest.listener(postgres, allow, Duration.ofSeconds(30), 100)) {
+        try (NotificationListener listener = NotificationListenerTest.listener(postgres, allow, Duration.ofSeconds(30), NotificationListener.DEFAULT_MAILBOX_BYTES)) {
             WakeupService service = new WakeupService(() -> listener, Duration.ofMillis(200));
             List<CompletableFuture<Long>> waits = new ArrayList<>();
             java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(8);
