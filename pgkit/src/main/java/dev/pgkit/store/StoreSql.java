@@ -36,7 +36,6 @@ final class StoreSql {
     final Sql checkpointRead;
     final Sql checkpointWrite;
     final Sql pushBatch;
-    final Sql pushMarkSynced;
     final Sql pushMarkFailed;
     final Sql conflictInsert;
     final Sql eventAppend;
@@ -94,8 +93,13 @@ final class StoreSql {
         checkpointWrite = Sql.idempotentWrite("store.sync.checkpoint.write", """
                 INSERT INTO %s AS c (store, peer, direction, position) VALUES (?, ?, ?, ?)
                 ON CONFLICT (store, peer, direction) DO UPDATE SET position = EXCLUDED.position, updated_at = now()""".formatted(checkpoints));
-        // the unsynced entries after ?, with the current state of what each changed (the state is what is pushed)
-        pushBatch = Sql.read("store.sync.pushBatch", """
+        // marks the entries of the batch pushed before as synced (null: none), and reads the unsynced entries after ?
+        // with the current state of what each changed (the state is what is pushed); the read does not see the marks,
+        // which are all at or below ?
+        pushBatch = Sql.idempotentWrite("store.sync.pushBatch", """
+                WITH m AS (
+                  UPDATE %1$s SET status = 'synced', synced_at = now(), error = NULL
+                  WHERE store = ? AND id = ANY(?::bigint[]) AND status <> 'synced')
                 SELECT q.id, q.kind, q.key, st.* FROM (
                   SELECT id, store, kind, key FROM %1$s WHERE store = ? AND status <> 'synced' AND id > ? ORDER BY id LIMIT ?) q
                 LEFT JOIN LATERAL (
@@ -103,9 +107,6 @@ final class StoreSql {
                   UNION ALL
                   SELECT %5$s FROM %3$s k WHERE q.kind = 'kv' AND k.store = q.store AND k.key = q.key) st ON true
                 ORDER BY q.id""".formatted(queue, records.table, kv.table, stateColumns("r"), stateColumns("k")));
-        pushMarkSynced = Sql.idempotentWrite("store.sync.markSynced", """
-                UPDATE %s SET status = 'synced', synced_at = now(), error = NULL
-                WHERE store = ? AND id = ANY(?::bigint[]) AND status <> 'synced'""".formatted(queue));
         pushMarkFailed = Sql.write("store.sync.markFailed", """
                 UPDATE %s SET status = 'failed', error = ?, retries = retries + 1
                 WHERE store = ? AND id = ANY(?::bigint[]) AND status <> 'synced'""".formatted(queue));
