@@ -1,8 +1,12 @@
 package dev.pgkit.store;
 
 /**
- * Options of a named {@link Store}. The connection (URL or individual parameters, TLS, pool size, timeouts)
- * is the {@code Pgkit}'s own configuration: a store borrows its pool.
+ * Options of a named {@link Store}. The connection is the {@code Pgkit}'s own configuration (a store borrows its
+ * pool), so Persist's connection options are set on {@link dev.pgkit.PgkitBuilder}: {@code connectionString} is
+ * {@code url}; {@code host}, {@code port}, {@code database} are {@code host}, {@code port}, {@code database};
+ * {@code user} and {@code password} are {@code credentials}; {@code ssl: {rejectUnauthorized: true}} is
+ * {@code sslMode("verify-full")} (with {@code sslRootCert}); {@code poolSize}, {@code idleTimeout} and
+ * {@code connectionTimeout} are {@code poolSize}, {@code idleTimeout} and {@code connectTimeout}.
  *
  * @param name   the store's name ({@code "analytics"}); stores with different names in one schema never see
  *               each other's data
