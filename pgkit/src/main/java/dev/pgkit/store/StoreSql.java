@@ -74,9 +74,10 @@ final class StoreSql {
         this.records = new Table("record", s, s + ".persist_records", queue);
         this.kv = new Table("kv", s, s + ".persist_kv", queue);
 
+        // the store's replica id (created on first open) and, when given, its retention
         replicaId = Sql.idempotentWrite("store.replicaId", """
-                WITH i AS (INSERT INTO %1$s (store, replica_id) VALUES (?, ?) ON CONFLICT (store) DO NOTHING RETURNING replica_id)
-                SELECT replica_id FROM i UNION ALL SELECT replica_id FROM %1$s WHERE store = ?""".formatted(replicas));
+                INSERT INTO %1$s AS r (store, replica_id, retention_ms) VALUES (?, ?, ?) ON CONFLICT (store) DO UPDATE
+                SET retention_ms = coalesce(EXCLUDED.retention_ms, r.retention_ms) RETURNING r.replica_id""".formatted(replicas));
         queueEntries = Sql.read("store.queue.entries", """
                 SELECT id, kind, key, operation, status, error, retries, created_at, synced_at FROM %s
                 WHERE store = ? AND (?::text IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?""".formatted(queue));
