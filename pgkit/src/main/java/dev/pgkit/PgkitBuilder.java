@@ -29,6 +29,10 @@ public final class PgkitBuilder {
     private Connector.Credentials credentials;
     private String sslMode;
     private Path sslRootCert;
+    private String host;
+    private Integer port;
+    private String database;
+    private Duration idleTimeout;
     private String schema = "public";
     private int poolSize = 10;
     private Duration connectTimeout = Duration.ofSeconds(10);
@@ -74,6 +78,29 @@ public final class PgkitBuilder {
         return this;
     }
 
+    /**
+     * The server's host name or address, to connect with individual parameters instead of a URL (as Persist's
+     * {@code postgres: {host, port, database, user, password, ssl}}): with {@link #port} (default 5432),
+     * {@link #database} (default the user's name), {@link #credentials} for the user and password and
+     * {@link #sslMode}/{@link #sslRootCert} for TLS. Exclusive with {@link #url} and {@link #dataSource}.
+     */
+    public PgkitBuilder host(String host) {
+        this.host = Objects.requireNonNull(host, "host");
+        return this;
+    }
+
+    /** The server's port with {@link #host} (default 5432). */
+    public PgkitBuilder port(int port) {
+        this.port = port;
+        return this;
+    }
+
+    /** The database with {@link #host} (default: the user's name, as libpq). */
+    public PgkitBuilder database(String database) {
+        this.database = Objects.requireNonNull(database, "database");
+        return this;
+    }
+
     /** libpq {@code sslmode}: disable, allow, prefer, require, verify-ca or verify-full. */
     public PgkitBuilder sslMode(String sslMode) {
         this.sslMode = Objects.requireNonNull(sslMode, "sslMode");
@@ -95,6 +122,17 @@ public final class PgkitBuilder {
     /** Maximum connections in the pool pgkit creates (default 10). */
     public PgkitBuilder poolSize(int poolSize) {
         this.poolSize = poolSize;
+        return this;
+    }
+
+    /**
+     * How long a connection of pgkit's pool may sit idle before it is closed; the pool then shrinks, down to no
+     * connection, and opens them again as calls need them (Persist's {@code idleTimeout}). Default: never, the pool
+     * keeps its connections open. Between 10 seconds (HikariCP's minimum) and 29 minutes (HikariCP ignores an idle
+     * timeout within a second of a connection's 30-minute lifetime).
+     */
+    public PgkitBuilder idleTimeout(Duration idleTimeout) {
+        this.idleTimeout = Objects.requireNonNull(idleTimeout, "idleTimeout");
         return this;
     }
 
@@ -204,21 +242,60 @@ public final class PgkitBuilder {
         if (url != null && dataSource != null) {
             throw new IllegalArgumentException("url and dataSource are exclusive: pass one");
         }
-        if (dataSource != null && (credentials != null || sslMode != null || sslRootCert != null)) {
-            throw new IllegalArgumentException("credentials and TLS options configure pgkit's own pool: set them on the DataSource instead");
+        if (dataSource != null && (credentials != null || sslMode != null || sslRootCert != null || idleTimeout != null)) {
+            throw new IllegalArgumentException("credentials, TLS options and idleTimeout configure pgkit's own pool: set them on the DataSource instead");
         }
+        if (idleTimeout != null) {
+            requireBetween("idleTimeout", idleTimeout, Duration.ofSeconds(10), Duration.ofMinutes(29));
+        }
+        Map<String, String> parameters = connectionParameters();
         if (sslMode != null && !List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full").contains(sslMode)) {
             throw new IllegalArgumentException("sslMode '" + sslMode + "' is not one of disable, allow, prefer, require, verify-ca, verify-full");
         }
         JsonCodec valueCodec = codec != null ? codec : new JacksonJsonCodec();
         Connector connector = new Connector(new Connector.Options(Optional.ofNullable(credentials), Optional.ofNullable(sslMode),
-                Optional.ofNullable(sslRootCert), poolSize, connectTimeout, acquireTimeout, statementTimeout));
+                Optional.ofNullable(sslRootCert), poolSize, connectTimeout, acquireTimeout, statementTimeout, Optional.ofNullable(idleTimeout)));
         Connector.Connected connected = dataSource != null
                 ? connector.callersPool(dataSource, Optional.ofNullable(listenerUrl))
-                : connector.ownPool(Optional.ofNullable(url), environment, Optional.ofNullable(listenerUrl));
+                : connector.ownPool(Optional.ofNullable(url), parameters != null ? parameters : environment, Optional.ofNullable(listenerUrl));
         Context context = new Context(connected.database(), schemaName, valueCodec, autoCreateSchema, connected.listenerSource(),
                 connectTimeout, housekeepingDisabled ? Optional.empty() : Optional.of(housekeepingInterval), waitRecheckInterval);
         return new Pgkit(context, connected.ownedPool().orElse(null));
+    }
+
+    /**
+     * The individual connection parameters as the libpq variables they stand for, so that they take the path those
+     * take (credentials and TLS options are applied on top as for a URL); null when none was set.
+     */
+    private Map<String, String> connectionParameters() {
+        if (host == null && port == null && database == null) {
+            return null;
+        }
+        if (host == null) {
+            throw new IllegalArgumentException("port and database go with host: set host too, or put them in the url");
+        }
+        if (url != null || dataSource != null) {
+            throw new IllegalArgumentException("host, port and database are exclusive with url and dataSource: pass one way to connect");
+        }
+        if (host.isBlank() || !host.codePoints().allMatch(c -> c > ' ' && c != 0x7f && "/?#@,".indexOf(c) < 0)) {
+            throw new IllegalArgumentException("host must be a host name or an IP address, was '" + host + "'");
+        }
+        if (port != null && (port < 1 || port > 65535)) {
+            throw new IllegalArgumentException("port must be between 1 and 65535, was " + port);
+        }
+        if (database != null && (database.isEmpty() || database.codePoints().anyMatch(Character::isISOControl))) {
+            throw new IllegalArgumentException("database must be a non-empty name without control characters");
+        }
+        Map<String, String> parameters = new java.util.HashMap<>();
+        parameters.put("PGHOST", host);
+        parameters.put("PGPORT", String.valueOf(port != null ? port : 5432));
+        if (database != null) {
+            parameters.put("PGDATABASE", database);
+        }
+        if (credentials != null) {
+            parameters.put("PGUSER", credentials.user());
+        }
+        return parameters;
     }
 
     private static void requireBetween(String option, Duration value, Duration min, Duration max) {

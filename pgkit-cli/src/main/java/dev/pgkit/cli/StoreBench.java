@@ -123,14 +123,14 @@ final class StoreBench extends DatabaseCommand {
         }
         double floorSeconds = floor.copy(schemaA, schemaB, syncName, changes);
         long start = System.nanoTime();
-        long[] pullStart = {0};
+        long[] pushEnd = {start};
         SyncReport report = a.syncWith(b, SyncOptions.defaults().withBatchSize(batchSize).withProgress(p -> {
-            if (p.phase().equals("pull") && pullStart[0] == 0) {
-                pullStart[0] = System.nanoTime();
+            if (p.phase().equals("push")) {
+                pushEnd[0] = System.nanoTime();
             }
         }));
         double seconds = (System.nanoTime() - start) / 1e9;
-        double pushSeconds = ((pullStart[0] == 0 ? System.nanoTime() : pullStart[0]) - start) / 1e9;
+        double pushSeconds = (pushEnd[0] - start) / 1e9;
         long copied = countRows(pgkit, schemaB, syncName);
         out.printf("%-16s %5s %11.0f changes/s (%d changes in %.2f s, %d rows on the other side) | floor %11.0f rows/s %6.2f%n", "sync", "1",
                 report.pushed() / seconds, report.pushed(), seconds, copied, changes / floorSeconds, (report.pushed() / seconds) / (changes / floorSeconds));

@@ -38,9 +38,16 @@ public final class Connector {
      * @param connectTimeout   how long opening a connection may take (whole seconds: pgjdbc's unit)
      * @param acquireTimeout   how long a call waits for a free pool connection
      * @param statementTimeout how long one statement may run
+     * @param idleTimeout      how long a pooled connection may sit idle before it is closed (empty: never)
      */
     public record Options(Optional<Credentials> credentials, Optional<String> sslMode, Optional<Path> sslRootCert,
-                          int poolSize, Duration connectTimeout, Duration acquireTimeout, Duration statementTimeout) {
+                          int poolSize, Duration connectTimeout, Duration acquireTimeout, Duration statementTimeout,
+                          Optional<Duration> idleTimeout) {
+        /** Options whose pool keeps its connections open. */
+        public Options(Optional<Credentials> credentials, Optional<String> sslMode, Optional<Path> sslRootCert,
+                       int poolSize, Duration connectTimeout, Duration acquireTimeout, Duration statementTimeout) {
+            this(credentials, sslMode, sslRootCert, poolSize, connectTimeout, acquireTimeout, statementTimeout, Optional.empty());
+        }
     }
 
     /**
@@ -92,6 +99,11 @@ public final class Connector {
         // answering that check must give up well within acquireTimeout (HikariCP's minimum is 250 ms)
         config.setValidationTimeout(Math.max(250, Math.min(5_000, options.acquireTimeout().toMillis() / 2)));
         config.setInitializationFailTimeout(options.connectTimeout().toMillis());
+        options.idleTimeout().ifPresent(idle -> {
+            // HikariCP retires idle connections only above minimumIdle, which defaults to the pool's size
+            config.setMinimumIdle(0);
+            config.setIdleTimeout(idle.toMillis());
+        });
         // Set once per physical connection (SET SESSION CHARACTERISTICS when it opens): every statement then runs at
         // READ COMMITTED whatever the role's or database's default, with no per-statement SET and no warning.
         config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");

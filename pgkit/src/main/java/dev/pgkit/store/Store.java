@@ -68,7 +68,7 @@ public final class Store {
         return database.query(sql.replicaId, options.name(), s -> {
             s.setString(1, options.name());
             s.setString(2, fresh);
-            s.setString(3, options.name());
+            dev.pgkit.internal.Params.nullableLong(s, 3, options.tombstoneRetention().map(java.time.Duration::toMillis).orElse(null));
         }, rs -> {
             rs.next();
             return rs.getString(1);
@@ -161,7 +161,8 @@ public final class Store {
      * checkpoint kept on both sides, resolving versions by the options' policy. Each batch is applied in one
      * transaction on the receiving side together with its checkpoint, so a round interrupted at any point (a lost
      * connection, a crash) is resumed by the next without losing or repeating a change; applying a version a side
-     * already has changes nothing.
+     * already has changes nothing. A queue entry's status records this store's push, so a store pushes to one upstream
+     * (the hub model); other peers get its changes by pulling ({@code other.syncWith(this)}), each with its own checkpoint.
      *
      * @throws IllegalArgumentException if {@code remote} is this store's own replica or has another name
      */

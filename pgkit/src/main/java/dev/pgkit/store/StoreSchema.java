@@ -7,7 +7,6 @@ import dev.pgkit.internal.SchemaComponent;
 import dev.pgkit.internal.SchemaComponent.Migration;
 import dev.pgkit.internal.SchemaComponent.Requirement;
 import dev.pgkit.internal.StatusTable;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,31 +24,33 @@ final class StoreSchema {
     static final String REPLICAS = "persist_sync_replicas";
     static final String CHECKPOINTS = "persist_sync_checkpoints";
     static final String CONFLICTS = "persist_sync_conflicts";
-    /** How long a delete's tombstone and a synced queue entry are kept: a peer that syncs less often than this may miss a delete. */
-    static final Duration RETENTION = Duration.ofDays(30);
-
     private static final SchemaComponent SCHEMA = new SchemaComponent("store",
-            List.of(new Migration(1, "Persist tables with named stores and sync", "dev/pgkit/schema/store/V1__tables.sql")),
+            List.of(new Migration(1, "Persist tables with named stores and sync", "dev/pgkit/schema/store/V1__tables.sql"),
+                    new Migration(2, "per-store retention of tombstones and synced entries", "dev/pgkit/schema/store/V2__retention.sql")),
             requirements());
 
     private StoreSchema() {
     }
 
-    /** The component of the store's schema in {@code options}' schema. */
+    /**
+     * The component of the store's schema in {@code options}' schema. Its cleanups cover every store of the schema,
+     * each by the retention recorded for it ({@link StoreOptions#DEFAULT_RETENTION} where none is).
+     */
     static Component component(StoreOptions options) {
+        String replicas = Identifier.of("store schema", options.schema()).quoted() + "." + REPLICAS;
         return new Component(SCHEMA.bind(Identifier.of("store schema", options.schema()), Map.of()),
-                List.of(tombstones(RECORDS), tombstones(KV),
-                        new Cleanup("store.queue.synced", QUEUE, "DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table}"
-                                + " WHERE status = 'synced' AND synced_at < now() - ? * interval '1 millisecond' LIMIT ? FOR UPDATE SKIP LOCKED))",
-                                List.of(RETENTION.toMillis()))),
+                List.of(pastRetention(RECORDS, "t.deleted AND t.updated_at", replicas), pastRetention(KV, "t.deleted AND t.updated_at", replicas),
+                        pastRetention(QUEUE, "t.status = 'synced' AND t.synced_at", replicas)),
                 List.of(StatusTable.kept(RECORDS), StatusTable.kept(KV), StatusTable.kept(EVENTS), StatusTable.kept(QUEUE),
                         StatusTable.kept(CONFLICTS)));
     }
 
-    private static Cleanup tombstones(String table) {
-        return new Cleanup("store." + table + ".tombstones", table, "DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table}"
-                + " WHERE deleted AND updated_at < now() - ? * interval '1 millisecond' LIMIT ? FOR UPDATE SKIP LOCKED))",
-                List.of(RETENTION.toMillis()));
+    /** Deletes the rows of {@code table} whose {@code condition} time is older than their store's retention. */
+    private static Cleanup pastRetention(String table, String condition, String replicas) {
+        return new Cleanup("store." + table + ".retention", table, "DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT t.ctid FROM ${table} t"
+                + " LEFT JOIN " + replicas + " p ON p.store = t.store WHERE " + condition
+                + " < now() - coalesce(p.retention_ms, ?) * interval '1 millisecond' LIMIT ? FOR UPDATE OF t SKIP LOCKED))",
+                List.of(StoreOptions.DEFAULT_RETENTION.toMillis()));
     }
 
     private static List<Requirement> requirements() {

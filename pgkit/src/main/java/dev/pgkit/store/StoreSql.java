@@ -37,7 +37,6 @@ final class StoreSql {
     final Sql checkpointRead;
     final Sql checkpointWrite;
     final Sql pushBatch;
-    final Sql pushMarkSynced;
     final Sql pushMarkFailed;
     final Sql conflictInsert;
     final Sql eventAppend;
@@ -76,9 +75,10 @@ final class StoreSql {
         this.records = new Table("record", s, s + ".persist_records", queue);
         this.kv = new Table("kv", s, s + ".persist_kv", queue);
 
+        // the store's replica id (created on first open) and, when given, its retention
         replicaId = Sql.idempotentWrite("store.replicaId", """
-                WITH i AS (INSERT INTO %1$s (store, replica_id) VALUES (?, ?) ON CONFLICT (store) DO NOTHING RETURNING replica_id)
-                SELECT replica_id FROM i UNION ALL SELECT replica_id FROM %1$s WHERE store = ?""".formatted(replicas));
+                INSERT INTO %1$s AS r (store, replica_id, retention_ms) VALUES (?, ?, ?) ON CONFLICT (store) DO UPDATE
+                SET retention_ms = coalesce(EXCLUDED.retention_ms, r.retention_ms) RETURNING r.replica_id""".formatted(replicas));
         queueEntries = Sql.read("store.queue.entries", """
                 SELECT id, kind, key, operation, status, error, retries, created_at, synced_at FROM %s
                 WHERE store = ? AND (?::text IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?""".formatted(queue));
@@ -95,8 +95,13 @@ final class StoreSql {
         checkpointWrite = Sql.idempotentWrite("store.sync.checkpoint.write", """
                 INSERT INTO %s AS c (store, peer, direction, position) VALUES (?, ?, ?, ?)
                 ON CONFLICT (store, peer, direction) DO UPDATE SET position = EXCLUDED.position, updated_at = now()""".formatted(checkpoints));
-        // the unsynced entries after ?, with the current state of what each changed (the state is what is pushed)
-        pushBatch = Sql.read("store.sync.pushBatch", """
+        // marks the entries of the batch pushed before as synced (null: none), and reads the unsynced entries after ?
+        // with the current state of what each changed (the state is what is pushed); the read does not see the marks,
+        // which are all at or below ?
+        pushBatch = Sql.idempotentWrite("store.sync.pushBatch", """
+                WITH m AS (
+                  UPDATE %1$s SET status = 'synced', synced_at = now(), error = NULL
+                  WHERE store = ? AND id = ANY(?::bigint[]) AND status <> 'synced')
                 SELECT q.id, q.kind, q.key, st.* FROM (
                   SELECT id, store, kind, key FROM %1$s WHERE store = ? AND status <> 'synced' AND id > ? ORDER BY id LIMIT ?) q
                 LEFT JOIN LATERAL (
@@ -104,9 +109,6 @@ final class StoreSql {
                   UNION ALL
                   SELECT %5$s FROM %3$s k WHERE q.kind = 'kv' AND k.store = q.store AND k.key = q.key) st ON true
                 ORDER BY q.id""".formatted(queue, records.table, kv.table, stateColumns("r"), stateColumns("k")));
-        pushMarkSynced = Sql.idempotentWrite("store.sync.markSynced", """
-                UPDATE %s SET status = 'synced', synced_at = now(), error = NULL
-                WHERE store = ? AND id = ANY(?::bigint[]) AND status <> 'synced'""".formatted(queue));
         pushMarkFailed = Sql.write("store.sync.markFailed", """
                 UPDATE %s SET status = 'failed', error = ?, retries = retries + 1
                 WHERE store = ? AND id = ANY(?::bigint[]) AND status <> 'synced'""".formatted(queue));

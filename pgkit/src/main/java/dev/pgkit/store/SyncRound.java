@@ -15,6 +15,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One sync round between a local and a remote store: push, then pull. What moves is the current state of each
@@ -70,57 +75,123 @@ final class SyncRound {
     private record Queued(long id, String kind, String key, RowState state) {
     }
 
+    /**
+     * Pushes the unsynced entries a batch at a time, pipelined: while the remote applies batch N, a second thread
+     * (living only for the round) marks batch N-1 synced on the local side (its apply has committed) and reads batch
+     * N+1, in one statement. A batch is marked only after its apply committed, so a crash anywhere leaves at most
+     * the applied-but-unmarked batches unsynced, and pushing them again changes nothing on the remote.
+     */
     private void push() {
-        long after = 0;
-        while (true) {
-            long from = after;
-            List<Queued> batch = local.database().query(local.sql().pushBatch, local.name(), s -> {
-                s.setString(1, local.name());
-                s.setLong(2, from);
-                s.setInt(3, options.batchSize());
-            }, rs -> {
-                List<Queued> out = new ArrayList<>();
-                while (rs.next()) {
-                    String key = rs.getString(3);
-                    out.add(new Queued(rs.getLong(1), rs.getString(2), key, RowState.read(key, rs, 4)));
+        ExecutorService ahead = Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "pgkit-store-sync-push");
+            thread.setDaemon(true);
+            return thread;
+        });
+        try {
+            long after = 0;
+            Long[] applied = null; // the ids of the last batch the remote applied, not yet marked synced
+            List<Queued> batch = readAndMark(after, null);
+            while (true) {
+                if (batch.isEmpty()) {
+                    if (applied == null) {
+                        return;
+                    }
+                    batch = readAndMark(after, applied);
+                    applied = null;
+                    continue;
                 }
-                return out;
-            });
-            if (batch.isEmpty()) {
-                return;
-            }
-            faults.reached("push.read");
-            after = batch.get(batch.size() - 1).id();
-            Long[] ids = batch.stream().map(Queued::id).toArray(Long[]::new);
-            Map<String, Map<String, RowState>> states = new TreeMap<>();
-            for (Queued q : batch) {
-                if (q.state() != null) { // a row cleanup removed: nothing left to send
-                    states.computeIfAbsent(q.kind(), k -> new LinkedHashMap<>()).put(q.key(), q.state());
+                faults.reached("push.read");
+                after = batch.get(batch.size() - 1).id();
+                Long[] ids = batch.stream().map(Queued::id).toArray(Long[]::new);
+                long from = after;
+                Long[] toMark = applied;
+                Future<List<Queued>> next = ahead.submit(() -> readAndMark(from, toMark));
+                Applied result;
+                try {
+                    result = applyPushed(batch, ids, after);
+                } catch (RuntimeException e) {
+                    awaitQuietly(next, e);
+                    throw e;
                 }
+                faults.reached("push.applied");
+                pushed += batch.size();
+                writtenRemote += result.written();
+                conflicts += result.conflicts();
+                options.progress().accept(new SyncProgress("push", pushed, writtenRemote));
+                batch = await(next);
+                applied = ids;
             }
-            Applied applied;
+        } finally {
+            ahead.shutdownNow();
             try {
-                applied = apply(remote, states, local.replicaId(), true, PUSHED_BY, local.replicaId(), String.valueOf(after));
-            } catch (PgkitConnectionException | PgkitTimeoutException e) {
-                throw e; // the remote is unreachable or the outcome unknown: the entries stay as they are for the next round
-            } catch (PgkitException | IllegalArgumentException | IllegalStateException e) {
-                String error = e.getMessage() == null ? e.toString() : e.getMessage();
-                local.database().update(local.sql().pushMarkFailed, local.name(), s -> {
-                    s.setString(1, error.length() > 2000 ? error.substring(0, 2000) : error);
-                    s.setString(2, local.name());
-                    s.setArray(3, s.getConnection().createArrayOf("bigint", ids));
-                });
-                throw e;
+                ahead.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-            faults.reached("push.applied");
-            local.database().update(local.sql().pushMarkSynced, local.name(), s -> {
-                s.setString(1, local.name());
-                s.setArray(2, s.getConnection().createArrayOf("bigint", ids));
+        }
+    }
+
+    /** Marks {@code synced} (null: none) as synced and reads the next batch after id {@code after}, in one statement. */
+    private List<Queued> readAndMark(long after, Long[] synced) {
+        return local.database().query(local.sql().pushBatch, local.name(), s -> {
+            s.setString(1, local.name());
+            s.setArray(2, synced == null ? null : s.getConnection().createArrayOf("bigint", synced));
+            s.setString(3, local.name());
+            s.setLong(4, after);
+            s.setInt(5, options.batchSize());
+        }, rs -> {
+            List<Queued> out = new ArrayList<>();
+            while (rs.next()) {
+                String key = rs.getString(3);
+                out.add(new Queued(rs.getLong(1), rs.getString(2), key, RowState.read(key, rs, 4)));
+            }
+            return out;
+        });
+    }
+
+    /** Applies one batch on the remote; a batch the remote refuses is marked failed with the error. */
+    private Applied applyPushed(List<Queued> batch, Long[] ids, long after) {
+        Map<String, Map<String, RowState>> states = new TreeMap<>();
+        for (Queued q : batch) {
+            if (q.state() != null) { // a row cleanup removed: nothing left to send
+                states.computeIfAbsent(q.kind(), k -> new LinkedHashMap<>()).put(q.key(), q.state());
+            }
+        }
+        try {
+            return apply(remote, states, local.replicaId(), true, PUSHED_BY, local.replicaId(), String.valueOf(after));
+        } catch (PgkitConnectionException | PgkitTimeoutException e) {
+            throw e; // the remote is unreachable or the outcome unknown: the entries stay as they are for the next round
+        } catch (PgkitException | IllegalArgumentException | IllegalStateException e) {
+            String error = e.getMessage() == null ? e.toString() : e.getMessage();
+            local.database().update(local.sql().pushMarkFailed, local.name(), s -> {
+                s.setString(1, error.length() > 2000 ? error.substring(0, 2000) : error);
+                s.setString(2, local.name());
+                s.setArray(3, s.getConnection().createArrayOf("bigint", ids));
             });
-            pushed += batch.size();
-            writtenRemote += applied.written();
-            conflicts += applied.conflicts();
-            options.progress().accept(new SyncProgress("push", pushed, writtenRemote));
+            throw e;
+        }
+    }
+
+    private static <T> T await(Future<T> future) {
+        try {
+            return future.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PgkitException("sync interrupted while reading the next batch to push", e);
+        }
+    }
+
+    /** Waits for the read ahead so that no statement of this round outlives it; its failure is added to {@code failure}'s. */
+    private static void awaitQuietly(Future<?> future, RuntimeException failure) {
+        try {
+            await(future);
+        } catch (RuntimeException e) {
+            failure.addSuppressed(e);
         }
     }
 
@@ -128,10 +199,11 @@ final class SyncRound {
 
     private void pull() {
         LogOffset position = min(checkpoint(local, PULLED, remote.replicaId()), checkpoint(remote, PULLED_BY, local.replicaId()));
+        LogOffset stored = position; // the checkpoint both sides hold
         while (true) {
             List<OrderedLog.Entry<Store.FeedItem>> batch = remote.feed().read(position, options.batchSize(), s -> s.setString(1, remote.name()));
             if (batch.isEmpty()) {
-                return;
+                break;
             }
             faults.reached("pull.read");
             position = batch.get(batch.size() - 1).offset();
@@ -145,15 +217,25 @@ final class SyncRound {
                 fromPeer++;
                 changed.computeIfAbsent(item.kind(), k -> new java.util.LinkedHashSet<>()).add(item.key());
             }
+            if (fromPeer == 0) {
+                continue; // only changes this store pushed: the checkpoint moves with the next batch applied, or at the end
+            }
             // the current state of what changed (read after the feed: at least as new as each entry)
             Map<String, Map<String, RowState>> states = new TreeMap<>();
             changed.forEach((kind, keys) -> states.put(kind, remote.states(kind, keys)));
             Applied applied = apply(local, states, remote.replicaId(), false, PULLED, remote.replicaId(), position.toString());
             faults.reached("pull.applied");
             writeCheckpoint(remote, PULLED_BY, local.replicaId(), position.toString());
+            stored = position;
             pulled += fromPeer;
             writtenLocal += applied.written();
             conflicts += applied.conflicts();
+            options.progress().accept(new SyncProgress("pull", pulled, writtenLocal));
+        }
+        if (!position.equals(stored)) {
+            // a crash before these only makes the next round read those entries again
+            writeCheckpoint(local, PULLED, remote.replicaId(), position.toString());
+            writeCheckpoint(remote, PULLED_BY, local.replicaId(), position.toString());
             options.progress().accept(new SyncProgress("pull", pulled, writtenLocal));
         }
     }

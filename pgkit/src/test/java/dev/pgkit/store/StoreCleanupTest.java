@@ -41,4 +41,39 @@ class StoreCleanupTest {
             StoreTestSupport.drop(pgkit, schema);
         }
     }
+
+    @Test
+    void eachStoreKeepsItsOwnRetentionAndAnOpenWithoutOneKeepsIt(TestPostgres postgres) {
+        String schema = TestPostgres.uniqueName("persist_ret");
+        Pgkit pgkit = Db.builder(postgres, TestPostgres.uniqueName("store_ret")).housekeepingInterval(Duration.ofMillis(200)).build();
+        try {
+            Store shortLived = pgkit.store(StoreOptions.named("short").withSchema(schema).withTombstoneRetention(Duration.ofHours(2)));
+            Store usual = StoreTestSupport.store(pgkit, "usual", schema); // 30 days
+            // opened again without a retention (as `pgkit sync` does): the recorded two hours stay
+            StoreTestSupport.store(pgkit, "short", schema);
+            for (Store store : new Store[] {shortLived, usual}) {
+                store.records().put("gone", 1);
+                store.records().delete("gone");
+                store.records().put("recent", 1);
+                store.records().delete("recent");
+            }
+            String s = "\"" + schema + "\"";
+            Db.execute(pgkit, "UPDATE " + s + ".persist_records SET updated_at = now() - interval '3 hours' WHERE key = 'gone'");
+            Db.execute(pgkit, "UPDATE " + s + ".persist_sync_queue SET status = 'synced', synced_at = now() - interval '3 hours'");
+            Db.awaitTrue(pgkit, "housekeeping removed the short-lived store's old tombstone and synced entries",
+                    "NOT EXISTS (SELECT 1 FROM " + s + ".persist_records WHERE store = 'short' AND key = 'gone') AND NOT EXISTS (SELECT 1 FROM "
+                            + s + ".persist_sync_queue WHERE store = 'short')");
+            assertThat(StoreTestSupport.count(pgkit, schema, "persist_records", "store = 'short' AND key = 'recent'")).isEqualTo(1);
+            assertThat(StoreTestSupport.count(pgkit, schema, "persist_records", "store = 'usual'")).as("30 days for the other store").isEqualTo(2);
+            assertThat(StoreTestSupport.count(pgkit, schema, "persist_sync_queue", "store = 'usual'")).isEqualTo(4);
+        } finally {
+            StoreTestSupport.drop(pgkit, schema);
+        }
+    }
+
+    @Test
+    void aRetentionThatIsSurelyAMistakeIsRejected() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StoreOptions.named("s").withTombstoneRetention(Duration.ofMinutes(5)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("tombstoneRetention must be between PT1H and PT87600H, was PT5M");
+    }
 }

@@ -59,6 +59,26 @@ class StoreSyncTest {
     }
 
     @Test
+    void aStoreThatPushedToOnePeerReachesAnotherThroughThatPeersPull(TestPostgres postgres) {
+        // a queue entry's status is the store's push, to one upstream: a second peer gets the change by pulling
+        String schemaC = TestPostgres.uniqueName("persist_c");
+        Pgkit pgkitC = StoreTestSupport.pgkit(postgres, "sync_c");
+        try {
+            Store c = StoreTestSupport.store(pgkitC, "analytics", schemaC);
+            a.records().put("user:1", Map.of("name", "Ada"));
+            assertThat(a.syncWith(b).pushed()).isEqualTo(1);
+            assertThat(a.queueCounts().pending()).isZero();
+            SyncReport pulled = c.syncWith(a);
+            assertThat(pulled.pulled()).isEqualTo(1);
+            assertThat(c.records().get("user:1", Map.class).orElseThrow().value()).isEqualTo(Map.of("name", "Ada"));
+            assertThat(c.syncWith(a).changedNothing()).as("the checkpoint is c's own").isTrue();
+            assertThat(c.syncWith(b).changedNothing()).as("b's copy is the same version").isTrue();
+        } finally {
+            StoreTestSupport.drop(pgkitC, schemaC);
+        }
+    }
+
+    @Test
     void changesFlowBothWaysAndARepeatedRoundChangesNothing() {
         a.records().put("user:1", Map.of("name", "Ada"));
         a.kv().set("theme", "dark");
