@@ -112,7 +112,7 @@ final class BroadcastBench extends DatabaseCommand {
                     + "cpu wait: share of the pgkit and floor windows in which a runnable task waited for a core, from /proc/pressure/cpu: "
                     + "other load on the machine skews the figures)");
             for (Kind kind : Kind.values()) {
-                for (boolean async : kind == Kind.SMALL ? new boolean[] {false, true} : new boolean[] {false}) {
+                for (boolean async : new boolean[] {false, true}) {
                     for (int clients : async ? List.of(1) : concurrencies) {
                         long statements0 = sending.batchesSent();
                         long notifications0 = sending.notificationsSent();

@@ -8,11 +8,13 @@ import dev.pgkit.internal.Sql;
  * transaction and one commit (NOTIFY serialises committers on one global lock): it stores the spilled
  * messages in the attachment table and sends every message's notification, in the batch's order.
  *
- * <p>Live (non-durable) batches commit without waiting for their WAL flush ({@link #ASYNC_COMMIT}): a
- * notification is not durable (a server crash drops every LISTEN connection anyway), nor is an attachment
- * needed past its notification. It matters beyond the flush itself: a notifying transaction holds
- * PostgreSQL's global NOTIFY lock from its pre-commit until its commit returns, so with synchronous commit
- * every notifier's WAL flush is serialised behind the others' and no two of them share a flush.
+ * <p>Live (non-durable) batches that store attachments commit without waiting for their WAL flush
+ * ({@link #ASYNC_COMMIT}): a notification is not durable (a server crash drops every LISTEN connection anyway),
+ * nor is an attachment needed past its notification. It matters beyond the flush itself: a notifying
+ * transaction holds PostgreSQL's global NOTIFY lock from its pre-commit until its commit returns, so with
+ * synchronous commit every such batch's WAL flush is serialised behind the others' and none share a flush.
+ * A batch of inline messages writes no WAL but its commit record, and PostgreSQL never waits for the flush
+ * of such a transaction: it needs no setting.
  */
 final class BroadcastSql {
     /**
@@ -75,9 +77,9 @@ final class BroadcastSql {
                 SELECT pg_notify(?, '{"uid":' || to_json(?::text)::text || ',"type":' || ?::int || ',"attachmentId":"' || stored.id || '"}')
                 FROM %2$s, stored""".formatted(attachments, ASYNC_COMMIT));
         publishInline = Sql.write("broadcast.publishInline", """
-                SELECT pg_notify(m.channel, m.payload) FROM %s, unnest(?::text[], ?::text[]) WITH ORDINALITY AS m(channel, payload, ord)
-                ORDER BY m.ord""".formatted(ASYNC_COMMIT));
-        publishOneInline = Sql.write("broadcast.publishOneInline", "SELECT pg_notify(?, ?) FROM " + ASYNC_COMMIT);
+                SELECT pg_notify(m.channel, m.payload) FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS m(channel, payload, ord)
+                ORDER BY m.ord""");
+        publishOneInline = Sql.write("broadcast.publishOneInline", "SELECT pg_notify(?, ?)");
         messages = schema.qualify(BroadcastSchema.MESSAGES);
         publishDurable = Sql.write("broadcast.publishDurable", """
                 WITH m AS (
