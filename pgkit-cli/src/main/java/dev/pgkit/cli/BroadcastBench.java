@@ -6,7 +6,10 @@ import dev.pgkit.Pgkit;
 import dev.pgkit.broadcast.Broadcast;
 import dev.pgkit.broadcast.BroadcastOptions;
 import dev.pgkit.broadcast.ClusterNode;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -16,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -102,24 +106,35 @@ final class BroadcastBench extends DatabaseCommand {
             String table = "\"" + senderKit.schema() + "\".\"" + options.tableName() + "\"";
             out.printf("pgkit bench broadcast on %s, %d s per cell after 1 s warm-up, %d cores%n", senderKit.status().server(), seconds,
                     Runtime.getRuntime().availableProcessors());
-            out.printf("%-12s %5s %12s %10s %10s %12s | %12s %10s %7s%n", "message", "conc", "pgkit msg/s", "sent/s", "msgs/stmt", "e2e p99 µs",
-                    "floor msg/s", "sent/s", "ratio");
-            out.println("(msg/s: received by the other node in the window; sent/s: committed by the senders)");
+            out.printf("%-18s %5s %12s %10s %10s %12s | %12s %10s %7s | %s%n", "message", "conc", "pgkit msg/s", "sent/s", "msgs/stmt", "e2e p99 µs",
+                    "floor msg/s", "sent/s", "ratio", "cpu wait");
+            out.println("(msg/s: received by the other node in the window; sent/s: committed by the senders, or queued for the async rows; "
+                    + "cpu wait: share of the pgkit and floor windows in which a runnable task waited for a core, from /proc/pressure/cpu: "
+                    + "other load on the machine skews the figures)");
             for (Kind kind : Kind.values()) {
-                for (int clients : concurrencies) {
-                    long statements0 = sending.batchesSent();
-                    long notifications0 = sending.notificationsSent();
-                    latencies.reset();
-                    double pgkit = measure(clients, warmup, duration, received, () -> sender.serverSideEmit("b", System.nanoTime(), kind.payload));
-                    double pgkitSent = lastSendRate;
-                    double perStatement = (sending.notificationsSent() - notifications0) / (double) Math.max(1, sending.batchesSent() - statements0);
-                    double p99 = latencies.percentile(0.99) / 1e3;
-                    try (FloorListener listener = new FloorListener(floor, prefix + "#floor", table)) {
-                        double floorRate = measureFloor(floor, listener, kind, clients, warmup, duration, prefix + "#floor", table);
-                        out.printf("%-12s %5d %12.0f %10.0f %10.1f %12.0f | %12.0f %10.0f %7.2f%n", kind.label, clients, pgkit, pgkitSent, perStatement, p99,
-                                floorRate, lastSendRate, pgkit / floorRate);
+                for (boolean async : new boolean[] {false, true}) {
+                    for (int clients : async ? List.of(1) : concurrencies) {
+                        long statements0 = sending.batchesSent();
+                        long notifications0 = sending.notificationsSent();
+                        latencies.reset();
+                        CpuPressure pressure = CpuPressure.start();
+                        double pgkit = async
+                                ? measureAsync(clients, warmup, duration, received, () -> sender.serverSideEmitAsync("b", System.nanoTime(), kind.payload))
+                                : measure(clients, warmup, duration, received, () -> sender.serverSideEmit("b", System.nanoTime(), kind.payload));
+                        double pgkitSent = lastSendRate;
+                        long pgkitLost = lastLost;
+                        double perStatement = (sending.notificationsSent() - notifications0) / (double) Math.max(1, sending.batchesSent() - statements0);
+                        double p99 = latencies.percentile(0.99) / 1e3;
+                        try (FloorListener listener = new FloorListener(floor, prefix + "#floor", table)) {
+                            double floorRate = measureFloor(floor, listener, kind, clients, warmup, duration, prefix + "#floor", table);
+                            out.printf("%-18s %5d %12.0f %10.0f %10.1f %12.0f | %12.0f %10.0f %7.2f | %s%n", kind.label + (async ? " async" : ""), clients,
+                                    pgkit, pgkitSent, perStatement, p99, floorRate, lastSendRate, pgkit / floorRate, pressure.share());
+                            if (pgkitLost > 0 || lastLost > 0) {
+                                out.printf("  (lost, the receiver having fallen behind: pgkit %d, floor %d message(s))%n", pgkitLost, lastLost);
+                            }
+                        }
+                        out.flush();
                     }
-                    out.flush();
                 }
             }
             latency(out, sender, latencies, floor, prefix, table, duration);
@@ -145,6 +160,7 @@ final class BroadcastBench extends DatabaseCommand {
                         send.send();
                         sent.incrementAndGet();
                     }
+                    send.finish();
                     return null;
                 }));
             }
@@ -160,13 +176,93 @@ final class BroadcastBench extends DatabaseCommand {
             for (Future<?> f : futures) {
                 f.get(duration.toSeconds() + 120, TimeUnit.SECONDS);
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (received.get() - sentBefore < sent.get() && System.nanoTime() < deadline) {
-                Thread.sleep(20); // drain, so the next cell measures only its own messages
-            }
+            drain(received, sentBefore, sent.get());
             return rate;
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /**
+     * Waits until the receiver got every message of the cell, so that the next cell measures only its own (a
+     * saturated cell leaves a backlog in the receiver's queues: its e2e latency is queueing, not delivery), then lets
+     * the JVM collect the cell's garbage outside the next window. A receiver that falls too far behind drops
+     * notifications (at most once): the wait ends when nothing arrived for 3 s, and the loss is reported.
+     */
+    private static void drain(AtomicLong received, long before, long sent) throws InterruptedException {
+        long last = received.get();
+        long quietSince = System.nanoTime();
+        while (received.get() - before < sent && System.nanoTime() - quietSince < TimeUnit.SECONDS.toNanos(3)) {
+            Thread.sleep(20);
+            long now = received.get();
+            if (now != last) {
+                last = now;
+                quietSince = System.nanoTime();
+            }
+        }
+        lastLost = Math.max(0, sent - (received.get() - before));
+        System.gc();
+        Thread.sleep(200);
+    }
+
+    /** Messages of the last measured cell the receiver never got (dropped by a receiver that fell behind). */
+    private static volatile long lastLost;
+
+    /**
+     * {@link #measure} for senders that do not wait for each commit: each thread keeps sending (the publisher's window
+     * bounds what is in flight) and finally waits for its last message.
+     */
+    private static double measureAsync(int clients, Duration warmup, Duration duration, AtomicLong received, AsyncSender send) throws Exception {
+        return measure(clients, warmup, duration, received, new Sender() {
+            private final ThreadLocal<CompletableFuture<Void>> last = new ThreadLocal<>();
+
+            @Override
+            public void send() throws Exception {
+                last.set(send.send());
+            }
+
+            @Override
+            public void finish() throws Exception {
+                CompletableFuture<Void> f = last.get();
+                if (f != null) {
+                    f.get(60, TimeUnit.SECONDS);
+                }
+            }
+        });
+    }
+
+    @FunctionalInterface
+    interface AsyncSender {
+        CompletableFuture<Void> send() throws Exception;
+    }
+
+    /** The share of a window in which some runnable task waited for a CPU (Linux pressure stall information). */
+    record CpuPressure(long stalledMicros, long startNanos) {
+        private static final Path PSI = Path.of("/proc/pressure/cpu");
+
+        static CpuPressure start() {
+            return new CpuPressure(stalled(), System.nanoTime());
+        }
+
+        String share() {
+            long now = stalled();
+            if (now < 0 || stalledMicros < 0) {
+                return "-";
+            }
+            return String.format("%.0f%%", 100.0 * (now - stalledMicros) / ((System.nanoTime() - startNanos) / 1e3));
+        }
+
+        private static long stalled() {
+            try {
+                for (String line : Files.readAllLines(PSI)) {
+                    if (line.startsWith("some ")) {
+                        return Long.parseLong(line.substring(line.indexOf("total=") + 6).trim());
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // not Linux, or no PSI
+            }
+            return -1;
         }
     }
 
@@ -176,6 +272,10 @@ final class BroadcastBench extends DatabaseCommand {
     @FunctionalInterface
     interface Sender {
         void send() throws Exception;
+
+        /** Called once by each thread after its last send. */
+        default void finish() throws Exception {
+        }
     }
 
     private static double measureFloor(Floor floor, FloorListener listener, Kind kind, int clients, Duration warmup, Duration duration,
@@ -301,32 +401,49 @@ final class BroadcastBench extends DatabaseCommand {
         }
     }
 
-    /** One thread sending small messages at a fixed 1,000 per second; latency measured at the receiver. */
+    /**
+     * One thread sending small messages at a fixed 1,000 per second, after a second of the same unmeasured (warm-up);
+     * latency measured at the receiver. Each side runs alone, after the previous cell was drained.
+     */
     private void latency(PrintWriter out, ClusterNode sender, Latencies latencies, Floor floor, String prefix, String table, Duration duration)
             throws Exception {
+        Sender pgkit = () -> sender.serverSideEmit("b", System.nanoTime(), "hello");
+        paced(Duration.ofSeconds(1), pgkit);
+        Thread.sleep(200);
         latencies.reset();
-        paced(duration, () -> sender.serverSideEmit("b", System.nanoTime(), "hello"));
+        CpuPressure pressure = CpuPressure.start();
+        paced(duration, pgkit);
         Thread.sleep(500);
-        double p50 = latencies.percentile(0.50) / 1e3;
-        double p99 = latencies.percentile(0.99) / 1e3;
-        double floor50;
-        double floor99;
+        String pgkitCpu = pressure.share();
+        String pgkitFigures = percentiles(latencies);
+        String floorFigures;
+        String floorCpu;
         try (FloorListener listener = new FloorListener(floor, prefix + "#floor", table); Connection c = floor.connect();
              PreparedStatement s = c.prepareStatement("SELECT pg_notify(?, ?)")) {
-            paced(duration, () -> {
+            Sender plain = () -> {
                 s.setString(1, prefix + "#floor");
                 s.setString(2, "{\"type\":9,\"data\":{\"packet\":[\"b\"," + System.nanoTime() + ",\"hello\"]},\"uid\":\"floor\",\"nsp\":\"/bench\"}");
                 try (ResultSet rs = s.executeQuery()) {
                     rs.next();
                 }
-            });
+            };
+            paced(Duration.ofSeconds(1), plain);
+            Thread.sleep(200);
+            listener.latencies.reset();
+            pressure = CpuPressure.start();
+            paced(duration, plain);
             Thread.sleep(500);
-            floor50 = listener.latencies.percentile(0.50) / 1e3;
-            floor99 = listener.latencies.percentile(0.99) / 1e3;
+            floorCpu = pressure.share();
+            floorFigures = percentiles(listener.latencies);
         }
-        out.printf("latency at 1,000 msg/s (small JSON, send to receive): pgkit p50 %.0f µs, p99 %.0f µs | floor p50 %.0f µs, p99 %.0f µs%n",
-                p50, p99, floor50, floor99);
+        out.printf("latency at 1,000 msg/s (small JSON, send to receive): pgkit %s (cpu wait %s) | floor %s (cpu wait %s)%n",
+                pgkitFigures, pgkitCpu, floorFigures, floorCpu);
         out.flush();
+    }
+
+    private static String percentiles(Latencies latencies) {
+        return String.format("p50 %.0f µs, p90 %.0f µs, p99 %.0f µs", latencies.percentile(0.50) / 1e3, latencies.percentile(0.90) / 1e3,
+                latencies.percentile(0.99) / 1e3);
     }
 
     private static void paced(Duration duration, Sender send) throws Exception {

@@ -55,8 +55,9 @@ public final class Broadcast {
         this.context = context;
         this.options = options;
         this.sql = new BroadcastSql(context.schema(), BroadcastSchema.table(options));
-        this.publisher = new Publisher(context.database(), sql, false);
-        this.durablePublisher = options.durable() ? new Publisher(context.database(), sql, true) : null;
+        java.util.concurrent.Executor sender = task -> context.poolWork().execute(task);
+        this.publisher = new Publisher(context.database(), sql, false, sender);
+        this.durablePublisher = options.durable() ? new Publisher(context.database(), sql, true, sender) : null;
         Duration age = options.cleanupInterval().compareTo(ATTACHMENT_SAFE_AGE) > 0 ? options.cleanupInterval() : ATTACHMENT_SAFE_AGE;
         List<Cleanup> cleanups = new java.util.ArrayList<>(List.of(BroadcastSchema.cleanup(options.tableName(), age)));
         options.durableRetention().ifPresent(retention -> cleanups.add(BroadcastSchema.messagesCleanup(retention)));
@@ -173,6 +174,10 @@ public final class Broadcast {
         }
         publisher.send(Outgoing.of(channel, type, data, uid, namespace, options.payloadThreshold()));
         return true;
+    }
+
+    java.util.concurrent.CompletableFuture<Void> sendAsync(Outgoing message) {
+        return (options.durable() ? durablePublisher : publisher).sendAsync(message);
     }
 
     BroadcastSql sql() {

@@ -7,6 +7,14 @@ import dev.pgkit.internal.Sql;
  * Every statement the broadcast adapter sends. A batch of messages is one statement, so one
  * transaction and one commit (NOTIFY serialises committers on one global lock): it stores the spilled
  * messages in the attachment table and sends every message's notification, in the batch's order.
+ *
+ * <p>Live (non-durable) batches that store attachments commit without waiting for their WAL flush
+ * ({@link #ASYNC_COMMIT}): a notification is not durable (a server crash drops every LISTEN connection anyway),
+ * nor is an attachment needed past its notification. It matters beyond the flush itself: a notifying
+ * transaction holds PostgreSQL's global NOTIFY lock from its pre-commit until its commit returns, so with
+ * synchronous commit every such batch's WAL flush is serialised behind the others' and none share a flush.
+ * A batch of inline messages writes no WAL but its commit record, and PostgreSQL never waits for the flush
+ * of such a transaction: it needs no setting.
  */
 final class BroadcastSql {
     /**
@@ -39,6 +47,14 @@ final class BroadcastSql {
     /** params: attachment ids bigint[]; returns (id, payload) of those still stored, in no order. */
     final Sql attachmentsGet;
 
+    /**
+     * A one-row FROM item that turns off the wait for this transaction's WAL flush ({@code set_config(..., true)}
+     * lasts until the transaction's end, and is read when it commits): one statement, no extra round trip.
+     */
+    static final String ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
+    /** The same for a batch of one inline message (what a lone blocking sender sends): params channel, payload. Not safe to repeat. */
+    final Sql publishOneInline;
+
     BroadcastSql(Identifier schema, Identifier table) {
         String attachments = schema.qualify(table.name());
         publish = Sql.write("broadcast.publish", """
@@ -54,15 +70,16 @@ final class BroadcastSql {
                 )
                 SELECT pg_notify(m.channel, coalesce(m.inline,
                          '{"uid":' || to_json(m.uid)::text || ',"type":' || m.type || ',"attachmentId":"' || ids.id || '"}'))
-                FROM m LEFT JOIN spilled ON spilled.ord = m.ord LEFT JOIN ids ON ids.rank = spilled.rank
-                ORDER BY m.ord""".formatted(attachments));
+                FROM %2$s, m LEFT JOIN spilled ON spilled.ord = m.ord LEFT JOIN ids ON ids.rank = spilled.rank
+                ORDER BY m.ord""".formatted(attachments, ASYNC_COMMIT));
         publishOneSpilled = Sql.write("broadcast.publishOneSpilled", """
                 WITH stored AS (INSERT INTO %1$s (payload) VALUES (?) RETURNING id)
                 SELECT pg_notify(?, '{"uid":' || to_json(?::text)::text || ',"type":' || ?::int || ',"attachmentId":"' || stored.id || '"}')
-                FROM stored""".formatted(attachments));
+                FROM %2$s, stored""".formatted(attachments, ASYNC_COMMIT));
         publishInline = Sql.write("broadcast.publishInline", """
                 SELECT pg_notify(m.channel, m.payload) FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS m(channel, payload, ord)
                 ORDER BY m.ord""");
+        publishOneInline = Sql.write("broadcast.publishOneInline", "SELECT pg_notify(?, ?)");
         messages = schema.qualify(BroadcastSchema.MESSAGES);
         publishDurable = Sql.write("broadcast.publishDurable", """
                 WITH m AS (

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -142,6 +143,25 @@ public final class ClusterNode implements AutoCloseable {
         ObjectNode data = Wire.NODES.objectNode();
         data.set("packet", packet(event, args));
         send(Wire.SERVER_SIDE_EMIT, data);
+    }
+
+    /**
+     * {@link #serverSideEmit} without waiting for the commit, so that one publishing thread's messages are sent in
+     * batches too: returns once the message is queued (waiting only while a few thousand are in flight). The
+     * messages of this node go out in the order of the calls, waiting or not; the future completes once the message
+     * is committed, or exceptionally if its batch failed (then later messages may still be sent).
+     *
+     * @throws IllegalArgumentException if the event name is empty or an argument cannot be encoded (nothing is sent)
+     */
+    public CompletableFuture<Void> serverSideEmitAsync(String event, Object... args) {
+        ObjectNode data = Wire.NODES.objectNode();
+        data.set("packet", packet(event, args));
+        checkOpen(Wire.SERVER_SIDE_EMIT);
+        CompletableFuture<Void> sent = broadcast.sendAsync(options.durable()
+                ? Outgoing.durable(channel, Wire.SERVER_SIDE_EMIT, data, uid, namespace)
+                : Outgoing.of(channel, Wire.SERVER_SIDE_EMIT, data, uid, namespace, options.payloadThreshold()));
+        lastPublished = System.nanoTime();
+        return sent;
     }
 
     /**

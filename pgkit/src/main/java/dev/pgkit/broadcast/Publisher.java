@@ -8,50 +8,65 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Sends messages in batches, one statement per batch (group commit): a caller queues its message and
  * either becomes the sender, taking everything queued in arrival order, or waits while another caller
  * sends its message with theirs. NOTIFY serialises committing transactions on one global lock, so one
- * commit for many messages is what makes broadcast scale with concurrent publishers. Per-sender order
- * holds: a caller returns only after its message is committed, batches go out one at a time, and each
- * batch notifies in queue order. PostgreSQL folds identical notifications of one transaction into one,
- * so a batch ends before a message identical to one it holds.
+ * commit for many messages is what makes broadcast scale with concurrent publishers. A caller that does not
+ * wait ({@link #sendAsync}) queues its message and returns; a pool thread sends it if no caller is sending,
+ * so one publishing thread gets batches too, with at most {@link #WINDOW} messages queued or in flight.
+ * Per-sender order holds: the queue is first in, first out, batches go out one at a time (one sender at a
+ * time), and each batch notifies in queue order. PostgreSQL folds identical notifications of one
+ * transaction into one, so a batch ends before a message identical to one it holds.
  */
 final class Publisher {
     /** Most messages, and bytes, in one statement. */
     static final int MAX_BATCH = 512;
     static final int MAX_BATCH_BYTES = 8 << 20;
-    /** Most batches one caller sends in a row for others before it returns. */
+    /** Most batches one caller sends in a row for others before it hands the sending to a pool thread and returns. */
     static final int MAX_ROUNDS = 32;
+    /** Most messages sent by {@link #sendAsync} and not yet committed; a caller beyond it waits for room. */
+    static final int WINDOW = 2048;
 
     private final Database database;
     private final BroadcastSql sql;
     private final boolean durable;
+    private final Executor executor;
+    private final Semaphore window = new Semaphore(WINDOW);
     private final Object lock = new Object();
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    /** Whether a thread (a caller, or a pool thread running {@link #drain}) is sending batches. */
     private boolean sending;
     private final AtomicLong notifications = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
 
     /**
-     * @param durable whether the messages are stored in the durable message table (each batch waking its
-     *                channels' readers) rather than sent as notifications
+     * @param durable  whether the messages are stored in the durable message table (each batch waking its
+     *                 channels' readers) rather than sent as notifications
+     * @param executor runs the sending of queued messages when no caller is sending (the pool's work threads)
      */
-    Publisher(Database database, BroadcastSql sql, boolean durable) {
+    Publisher(Database database, BroadcastSql sql, boolean durable, Executor executor) {
         this.database = database;
         this.sql = sql;
         this.durable = durable;
+        this.executor = executor;
     }
 
     private static final class Pending {
         final Outgoing message;
+        /** Completed when sent, for a caller that did not wait; null for one that waits. */
+        final CompletableFuture<Void> future;
         boolean done;
         RuntimeException failure;
 
-        Pending(Outgoing message) {
+        Pending(Outgoing message, CompletableFuture<Void> future) {
             this.message = message;
+            this.future = future;
         }
     }
 
@@ -71,7 +86,7 @@ final class Publisher {
      *                        taken into a batch withdraws it
      */
     void send(Outgoing message) {
-        Pending me = new Pending(message);
+        Pending me = new Pending(message, null);
         boolean interrupted = false;
         synchronized (lock) {
             queue.add(me);
@@ -104,23 +119,17 @@ final class Publisher {
                 // send, and keep sending what others queued meanwhile: handing the sender's role to a thread that must
                 // first be scheduled would stall the pipeline between batches (a follower's wake-up is not free)
                 for (int round = 1; ; round++) {
-                    RuntimeException failure = null;
-                    try {
-                        write(batch);
-                    } catch (RuntimeException e) {
-                        failure = e;
-                    }
+                    deliver(batch);
                     synchronized (lock) {
-                        for (Pending p : batch) {
-                            p.done = true;
-                            p.failure = failure;
-                        }
-                        if (queue.isEmpty() || round >= MAX_ROUNDS || me.done && Thread.currentThread().isInterrupted()) {
+                        if (queue.isEmpty()) {
                             sending = false;
                             lock.notifyAll();
                             break;
                         }
-                        lock.notifyAll();
+                        if (me.done && (round >= MAX_ROUNDS || Thread.currentThread().isInterrupted())) {
+                            handOff();
+                            break;
+                        }
                         batch = take();
                     }
                 }
@@ -128,6 +137,91 @@ final class Publisher {
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Queues {@code message} and returns without waiting for it to be sent; waits only while {@link #WINDOW}
+     * messages of such callers are queued or in flight. The future completes (on the thread that sent the batch)
+     * once the message is committed, or exceptionally with the batch's failure.
+     *
+     * @throws PgkitException if interrupted while waiting for room (the message was not sent), or if this
+     *                        broadcast's pgkit is closed
+     */
+    CompletableFuture<Void> sendAsync(Outgoing message) {
+        try {
+            window.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PgkitException("interrupted while waiting for room among the messages in flight; it was not sent", e);
+        }
+        Pending me = new Pending(message, new CompletableFuture<>());
+        synchronized (lock) {
+            queue.add(me);
+            if (!sending) {
+                sending = true;
+                handOff();
+            }
+        }
+        return me.future;
+    }
+
+    /** Under the lock, as the sender: lets a pool thread send what is queued; if none can, the waiting callers take over. */
+    private void handOff() {
+        try {
+            executor.execute(this::drain);
+        } catch (RuntimeException e) { // closing: no pool thread will come
+            sending = false;
+            lock.notifyAll();
+            List<Pending> orphans = new ArrayList<>();
+            queue.removeIf(p -> p.future != null && orphans.add(p));
+            for (Pending p : orphans) {
+                window.release();
+                p.future.completeExceptionally(new PgkitException("pgkit is closing: the message was not sent", e));
+            }
+        }
+    }
+
+    /** On a pool thread: sends batches until the queue is empty. */
+    private void drain() {
+        while (true) {
+            List<Pending> batch;
+            synchronized (lock) {
+                if (queue.isEmpty()) {
+                    sending = false;
+                    lock.notifyAll();
+                    return;
+                }
+                batch = take();
+            }
+            deliver(batch);
+        }
+    }
+
+    /** Sends {@code batch} and reports its outcome to its callers (futures outside the lock: their callbacks are the callers' code). */
+    private void deliver(List<Pending> batch) {
+        RuntimeException failure = null;
+        try {
+            write(batch);
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        synchronized (lock) {
+            for (Pending p : batch) {
+                p.done = true;
+                p.failure = failure;
+            }
+            lock.notifyAll();
+        }
+        for (Pending p : batch) {
+            if (p.future != null) {
+                window.release();
+                if (failure == null) {
+                    p.future.complete(null);
+                } else {
+                    p.future.completeExceptionally(failure);
+                }
             }
         }
     }
@@ -175,14 +269,19 @@ final class Publisher {
         for (byte[] attachment : attachments) {
             spilled |= attachment != null;
         }
-        if (spilled && n == 1) {
+        if (n == 1 && !spilled) {
+            database.query(sql.publishOneInline, channels[0], s -> {
+                s.setString(1, channels[0]);
+                s.setString(2, inlines[0]);
+            }, Publisher::readAll);
+        } else if (spilled && n == 1) {
             Outgoing m = batch.get(0).message;
             database.query(sql.publishOneSpilled, m.channel(), s -> {
                 s.setBytes(1, m.attachment());
                 s.setString(2, m.channel());
                 s.setString(3, m.uid());
                 s.setInt(4, m.type());
-            }, Publisher::drain);
+            }, Publisher::readAll);
         } else if (spilled) {
             database.query(sql.publish, channels[0], s -> {
                 Connection c = s.getConnection();
@@ -191,19 +290,19 @@ final class Publisher {
                 s.setObject(3, attachments);
                 s.setArray(4, c.createArrayOf("text", uids));
                 s.setArray(5, c.createArrayOf("int4", types));
-            }, Publisher::drain);
+            }, Publisher::readAll);
         } else {
             database.query(sql.publishInline, channels[0], s -> {
                 Connection c = s.getConnection();
                 s.setArray(1, c.createArrayOf("text", channels));
                 s.setArray(2, c.createArrayOf("text", inlines));
-            }, Publisher::drain);
+            }, Publisher::readAll);
         }
         notifications.addAndGet(n);
         batches.incrementAndGet();
     }
 
-    private static Void drain(java.sql.ResultSet rs) throws java.sql.SQLException {
+    private static Void readAll(java.sql.ResultSet rs) throws java.sql.SQLException {
         while (rs.next()) {
             // one row per notification
         }
@@ -226,7 +325,7 @@ final class Publisher {
             s.setArray(1, c.createArrayOf("text", channels));
             s.setArray(2, c.createArrayOf("text", senders));
             s.setObject(3, messages);
-        }, Publisher::drain);
+        }, Publisher::readAll);
         notifications.addAndGet(1); // one wake-up per batch (per channel)
         batches.incrementAndGet();
     }

@@ -186,8 +186,11 @@ final class Wire {
 
     // ---------------------------------------------------------------- msgpack (what @msgpack/msgpack writes and reads)
 
+    private static final MessagePack.PackerConfig PACKER = new MessagePack.PackerConfig().withBufferSize(512);
+
     static byte[] msgpack(JsonNode node) {
-        try (MessageBufferPacker packer = MessagePack.newDefaultBufferPacker()) {
+        // a small first buffer: the default 8 KB one, allocated per message, cost more than the packing of a small message
+        try (MessageBufferPacker packer = PACKER.newBufferPacker()) {
             pack(packer, node);
             return packer.toByteArray();
         } catch (IOException e) {
@@ -267,7 +270,9 @@ final class Wire {
                 return NODES.numberNode(unpacker.unpackDouble());
             }
             case STRING -> {
-                return NODES.textNode(unpacker.unpackString());
+                // not unpackString(): each unpacker allocates a 16 KB decoding buffer on its first string, per message
+                int length = unpacker.unpackRawStringHeader();
+                return NODES.textNode(new String(unpacker.readPayload(length), StandardCharsets.UTF_8));
             }
             case BINARY -> {
                 int length = unpacker.unpackBinaryHeader();

@@ -141,6 +141,45 @@ class BroadcastClusterTest {
     }
 
     @Test
+    void oneThreadSendingWithoutWaitingIsBatchedAndKeepsItsOrder() throws Exception {
+        BroadcastOptions options = options();
+        List<ClusterNode> nodes = join(options, "/async");
+        List<Received> got = new CopyOnWriteArrayList<>();
+        nodes.get(1).on("a", e -> {
+            int size = e.args().get(1).isBinary() ? e.arg(1, byte[].class).length : e.args().get(1).asText().length();
+            got.add(new Received(e.from(), 0, e.arg(0, Integer.class), size));
+        });
+        Broadcast sending = servers.get(0).broadcast(options);
+        long statements0 = sending.batchesSent();
+        long notifications0 = sending.notificationsSent();
+        int count = 3_000;
+        List<java.util.concurrent.CompletableFuture<Void>> sent = new ArrayList<>();
+        for (int seq = 0; seq < count; seq++) {
+            Object payload = switch (seq % 50) {
+                case 13 -> "x".repeat(9_000); // spilled: over the NOTIFY limit
+                case 27 -> new byte[] {1, 2, 3}; // spilled: binary
+                default -> "same"; // identical to its neighbours but for the sequence number
+            };
+            if (seq % 500 == 499) {
+                nodes.get(0).serverSideEmit("a", seq, payload); // a waiting send keeps its place among the others
+            } else {
+                sent.add(nodes.get(0).serverSideEmitAsync("a", seq, payload));
+            }
+        }
+        java.util.concurrent.CompletableFuture.allOf(sent.toArray(new java.util.concurrent.CompletableFuture[0])).get(60, TimeUnit.SECONDS);
+        await("every message arrived", 60, () -> got.size() >= count);
+        Thread.sleep(300); // a duplicate would arrive right behind
+        assertThat(got).hasSize(count);
+        for (int i = 0; i < count; i++) {
+            assertThat(got.get(i).seq()).as("in the order sent").isEqualTo(i);
+            assertThat(got.get(i).size()).isEqualTo(i % 50 == 13 ? 9_000 : i % 50 == 27 ? 3 : 4);
+        }
+        assertThat(sending.batchesSent() - statements0).as("one thread's messages share statements")
+                .isLessThan((sending.notificationsSent() - notifications0) / 2);
+        nodes.forEach(ClusterNode::close);
+    }
+
+    @Test
     void identicalMessagesSentConcurrentlyAreEachDelivered() throws Exception {
         List<ClusterNode> nodes = join(options(), "/same");
         java.util.concurrent.atomic.AtomicInteger got = new java.util.concurrent.atomic.AtomicInteger();
