@@ -106,23 +106,22 @@ final class SyncRound {
                 long from = after;
                 Long[] toMark = applied;
                 Future<List<Queued>> next = ahead.submit(() -> readAndMark(from, toMark));
-                Applied result;
                 try {
-                    result = applyPushed(batch, ids, after);
+                    Applied result = applyPushed(batch, ids, after);
+                    faults.reached("push.applied");
+                    pushed += batch.size();
+                    writtenRemote += result.written();
+                    conflicts += result.conflicts();
+                    options.progress().accept(new SyncProgress("push", pushed, writtenRemote));
                 } catch (RuntimeException e) {
-                    awaitQuietly(next, e);
+                    awaitQuietly(next, e); // no statement of this round outlives it
                     throw e;
                 }
-                faults.reached("push.applied");
-                pushed += batch.size();
-                writtenRemote += result.written();
-                conflicts += result.conflicts();
-                options.progress().accept(new SyncProgress("push", pushed, writtenRemote));
                 batch = await(next);
                 applied = ids;
             }
         } finally {
-            ahead.shutdownNow();
+            ahead.shutdown(); // idle: every read ahead was awaited
             try {
                 ahead.awaitTermination(1, TimeUnit.MINUTES);
             } catch (InterruptedException e) {
@@ -186,7 +185,7 @@ final class SyncRound {
         }
     }
 
-    /** Waits for the read ahead so that no statement of this round outlives it; its failure is added to {@code failure}'s. */
+    /** Waits for the read ahead; its failure is added to {@code failure}'s. */
     private static void awaitQuietly(Future<?> future, RuntimeException failure) {
         try {
             await(future);
@@ -235,6 +234,7 @@ final class SyncRound {
         if (!position.equals(stored)) {
             // a crash before these only makes the next round read those entries again
             writeCheckpoint(local, PULLED, remote.replicaId(), position.toString());
+            faults.reached("pull.checkpoint");
             writeCheckpoint(remote, PULLED_BY, local.replicaId(), position.toString());
             options.progress().accept(new SyncProgress("pull", pulled, writtenLocal));
         }
