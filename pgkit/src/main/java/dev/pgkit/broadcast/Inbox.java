@@ -44,31 +44,53 @@ final class Inbox implements NotificationHandler {
     @Override
     public void onNotifications(String channel, List<String> payloads) {
         List<JsonNode> messages = new ArrayList<>(payloads.size());
-        List<Long> ids = new ArrayList<>();
+        List<Long> ids = new ArrayList<>(); // per message: its attachment's id, or null when inline
         for (String payload : payloads) {
             JsonNode message = read(channel, payload);
-            if (message != null) {
-                JsonNode attachment = message.get("attachmentId");
-                if (attachment != null && !attachment.isNull()) {
-                    OptionalLong id = attachmentId(channel, attachment);
-                    if (id.isEmpty()) {
-                        continue;
-                    }
-                    ids.add(id.getAsLong());
-                }
-                messages.add(message);
+            if (message == null) {
+                continue;
             }
-        }
-        Map<Long, byte[]> attachments = ids.isEmpty() ? Map.of() : broadcast.attachments(ids);
-        for (JsonNode message : messages) {
             JsonNode attachment = message.get("attachmentId");
+            Long id = null;
             if (attachment != null && !attachment.isNull()) {
-                message = resolve(channel, attachmentId(channel, attachment).getAsLong(), attachments);
+                OptionalLong parsed = attachmentId(channel, attachment);
+                if (parsed.isEmpty()) {
+                    continue;
+                }
+                id = parsed.getAsLong();
+            }
+            messages.add(message);
+            ids.add(id);
+        }
+        Map<Long, byte[]> attachments = fetch(channel, ids);
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode message = messages.get(i);
+            Long id = ids.get(i);
+            if (id != null) {
+                if (attachments == null) {
+                    broadcast.unreadable("attachment " + id + " announced on " + channel + " could not be read");
+                    continue;
+                }
+                message = resolve(channel, id, attachments);
                 if (message == null || !message.isObject() || uid.equals(message.path("uid").textValue())) {
                     continue;
                 }
             }
             deliver.accept(message);
+        }
+    }
+
+    /** The batch's attachments in one query; null when it failed (the inline messages still go on). */
+    private Map<Long, byte[]> fetch(String channel, List<Long> ids) {
+        List<Long> wanted = ids.stream().filter(java.util.Objects::nonNull).toList();
+        if (wanted.isEmpty()) {
+            return Map.of();
+        }
+        try {
+            return broadcast.attachments(wanted);
+        } catch (RuntimeException e) {
+            log.error("pgkit broadcast node {}: could not read {} attachment(s) announced on {}", uid, wanted.size(), channel, e);
+            return null;
         }
     }
 

@@ -195,6 +195,46 @@ class NotificationListenerTest {
 
     @Test
     @ExpectServerLog("terminating connection due to administrator command") // the test terminates backends on purpose
+    void notificationsQueuedBeforeAReconnectAreDeliveredBeforeItsGap(TestPostgres postgres) throws Exception {
+        try (Pgkit pgkit = Db.pgkit(postgres, "public"); NotificationListener listener = listener(postgres)) {
+            String channel = TestPostgres.uniqueName("queued");
+            List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            CountDownLatch release = new CountDownLatch(1);
+            listener.listen(channel, new NotificationHandler() {
+                @Override
+                public void onNotification(String c, String payload) {
+                    events.add(payload);
+                    if (payload.equals("0")) {
+                        await(release); // the rest queue up behind it
+                    }
+                }
+
+                @Override
+                public void onGap() {
+                    events.add("gap");
+                }
+            });
+            String probe = TestPostgres.uniqueName("probe");
+            BlockingQueue<String> probed = new LinkedBlockingQueue<>();
+            listener.listen(probe, (c, payload) -> probed.add(payload));
+            awaitTrue("the activation's gap", () -> events.size() == 1);
+            Db.execute(pgkit, "SELECT pg_notify('" + channel + "', '0')");
+            awaitTrue("the first holds the handler", () -> events.size() == 2);
+            Db.execute(pgkit, "SELECT pg_notify('" + channel + "', n::text) FROM generate_series(1, 5) n");
+            Db.execute(pgkit, "SELECT pg_notify('" + probe + "', 'after')");
+            assertThat(probed.poll(5, TimeUnit.SECONDS)).as("delivered in commit order: the five are queued").isEqualTo("after");
+            long reconnects = listener.reconnects();
+            Db.execute(pgkit, "SELECT pg_terminate_backend(" + listener.backendPid().orElseThrow() + ")");
+            awaitTrue("the listener is back", () -> listener.reconnects() > reconnects && listener.isConnected());
+            release.countDown();
+            awaitTrue("the queue drains", () -> events.size() == 8);
+            assertThat(events).as("what arrived before the outage is not thrown away; the gap comes after it")
+                    .containsExactly("gap", "0", "1", "2", "3", "4", "5", "gap");
+        }
+    }
+
+    @Test
+    @ExpectServerLog("terminating connection due to administrator command") // the test terminates backends on purpose
     void reconnectGivesEverySubscriberAGap(TestPostgres postgres) throws Exception {
         try (Pgkit pgkit = Db.pgkit(postgres, "public"); NotificationListener listener = listener(postgres)) {
             String channel = TestPostgres.uniqueName("resync");
