@@ -416,6 +416,15 @@ final class BroadcastBench extends DatabaseCommand {
         Thread.sleep(500);
         String pgkitCpu = pressure.share();
         String pgkitFigures = percentiles(latencies);
+        Sender async = () -> sender.serverSideEmitAsync("b", System.nanoTime(), "hello");
+        paced(Duration.ofSeconds(1), async);
+        Thread.sleep(200);
+        latencies.reset();
+        pressure = CpuPressure.start();
+        paced(duration, async);
+        Thread.sleep(500);
+        String asyncCpu = pressure.share();
+        String asyncFigures = percentiles(latencies);
         String floorFigures;
         String floorCpu;
         try (FloorListener listener = new FloorListener(floor, prefix + "#floor", table); Connection c = floor.connect();
@@ -436,8 +445,8 @@ final class BroadcastBench extends DatabaseCommand {
             floorCpu = pressure.share();
             floorFigures = percentiles(listener.latencies);
         }
-        out.printf("latency at 1,000 msg/s (small JSON, send to receive): pgkit %s (cpu wait %s) | floor %s (cpu wait %s)%n",
-                pgkitFigures, pgkitCpu, floorFigures, floorCpu);
+        out.printf("latency at 1,000 msg/s (small JSON, send to receive): pgkit %s (cpu wait %s) | pgkit async %s (cpu wait %s) | floor %s (cpu wait %s)%n",
+                pgkitFigures, pgkitCpu, asyncFigures, asyncCpu, floorFigures, floorCpu);
         out.flush();
     }
 

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Sends messages in batches, one statement per batch (group commit): a caller queues its message and
@@ -32,6 +33,15 @@ final class Publisher {
     static final int MAX_ROUNDS = 32;
     /** Most messages sent by {@link #sendAsync} and not yet committed; a caller beyond it waits for room. */
     static final int WINDOW = 2048;
+    /**
+     * The least time between the starts of two batches the pool thread sends ({@link #drain}); a message queued
+     * meanwhile waits for the next. Measured on PostgreSQL 15: one sender committing a notification 1,000 times a
+     * second is delivered in bursts (p50 22 ms, p99 220 ms send to receive), while the same 1,000 messages a second
+     * in 500 commits arrive one by one (p50 1.4 ms, p99 5.5 ms); at most 500 batches a second bounds the wait this
+     * adds to 2 ms, and costs no throughput (a batch takes up to {@link #MAX_BATCH} messages). Not while a waiting
+     * caller's message is queued: those callers send one message per commit, so a gap would bound their throughput.
+     */
+    static final long MIN_BATCH_GAP_NANOS = 2_000_000;
 
     private final Database database;
     private final BroadcastSql sql;
@@ -44,6 +54,10 @@ final class Publisher {
     private boolean sending;
     private final AtomicLong notifications = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
+    /** Messages of waiting callers ({@link #send}) in the queue: the pool thread does not keep them waiting for the gap. */
+    private int waiting;
+    /** When the last batch started (System.nanoTime). */
+    private volatile long lastBatch = System.nanoTime() - MIN_BATCH_GAP_NANOS;
 
     /**
      * @param durable  whether the messages are stored in the durable message table (each batch waking its
@@ -90,6 +104,7 @@ final class Publisher {
         boolean interrupted = false;
         synchronized (lock) {
             queue.add(me);
+            waiting++;
         }
         try {
             while (true) {
@@ -100,6 +115,7 @@ final class Publisher {
                             lock.wait();
                         } catch (InterruptedException e) {
                             if (queue.remove(me)) {
+                                waiting--;
                                 Thread.currentThread().interrupt();
                                 throw new PgkitException("interrupted before the message was sent; it was not sent", e);
                             }
@@ -183,9 +199,16 @@ final class Publisher {
         }
     }
 
-    /** On a pool thread: sends batches until the queue is empty. */
+    /** On a pool thread: sends batches until the queue is empty, at most one per {@link #MIN_BATCH_GAP_NANOS}. */
     private void drain() {
         while (true) {
+            long wait;
+            synchronized (lock) {
+                wait = waiting > 0 ? 0 : lastBatch + MIN_BATCH_GAP_NANOS - System.nanoTime();
+            }
+            if (wait > 0) {
+                LockSupport.parkNanos(wait);
+            }
             List<Pending> batch;
             synchronized (lock) {
                 if (queue.isEmpty()) {
@@ -201,6 +224,7 @@ final class Publisher {
 
     /** Sends {@code batch} and reports its outcome to its callers (futures outside the lock: their callbacks are the callers' code). */
     private void deliver(List<Pending> batch) {
+        lastBatch = System.nanoTime();
         RuntimeException failure = null;
         try {
             write(batch);
@@ -242,6 +266,9 @@ final class Publisher {
             }
             bytes += m.size();
             batch.add(queue.poll());
+            if (next.future == null) {
+                waiting--;
+            }
         }
         return batch;
     }

@@ -153,9 +153,11 @@ class BroadcastDurableTest {
         await("the first 10 arrive", 30, () -> before.size() == 10);
         LogOffset offset = first.offset().orElseThrow();
         first.close();
+        List<java.util.concurrent.CompletableFuture<Void>> meanwhile = new ArrayList<>();
         for (int i = 10; i < 30; i++) {
-            sender.serverSideEmit("d", i); // while no receiver runs
+            meanwhile.add(sender.serverSideEmitAsync("d", i)); // while no receiver runs; stored in batches, in order
         }
+        java.util.concurrent.CompletableFuture.allOf(meanwhile.toArray(new java.util.concurrent.CompletableFuture[0])).get(30, TimeUnit.SECONDS);
         ClusterNode fresh = receiving.join("/"); // joins now: sees none of the above
         ClusterNode resumed = receiving.join("/", offset);
         List<Integer> after = new CopyOnWriteArrayList<>();
