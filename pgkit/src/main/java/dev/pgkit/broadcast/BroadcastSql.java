@@ -52,7 +52,7 @@ final class BroadcastSql {
      * lasts until the transaction's end, and is read when it commits): one statement, no extra round trip.
      */
     static final String ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
-    /** The same for a batch of one inline message (what a lone blocking sender sends): params channel, payload. Not safe to repeat. */
+    /** A batch of one inline message (what a lone blocking sender sends; no setting needed): params channel, payload. Not safe to repeat. */
     final Sql publishOneInline;
 
     BroadcastSql(Identifier schema, Identifier table) {

@@ -147,9 +147,11 @@ public final class ClusterNode implements AutoCloseable {
 
     /**
      * {@link #serverSideEmit} without waiting for the commit, so that one publishing thread's messages are sent in
-     * batches too: returns once the message is queued (waiting only while a few thousand are in flight). The
-     * messages of this node go out in the order of the calls, waiting or not; the future completes once the message
-     * is committed, or exceptionally if its batch failed (then later messages may still be sent).
+     * batches too: returns once the message is queued (waiting only while a few thousand of this {@link Broadcast}'s
+     * messages are in flight). The server-side events of this node go out in the order of the calls, waiting or not
+     * (in durable mode, relative to other durable messages; acknowledged emits and requests stay live). The future
+     * completes on a pool thread, never the sending one, once the message is committed, or exceptionally if its batch
+     * failed (then later messages may still be sent).
      *
      * @throws IllegalArgumentException if the event name is empty or an argument cannot be encoded (nothing is sent)
      */
@@ -160,7 +162,9 @@ public final class ClusterNode implements AutoCloseable {
         CompletableFuture<Void> sent = broadcast.sendAsync(options.durable()
                 ? Outgoing.durable(channel, Wire.SERVER_SIDE_EMIT, data, uid, namespace)
                 : Outgoing.of(channel, Wire.SERVER_SIDE_EMIT, data, uid, namespace, options.payloadThreshold()));
-        lastPublished = System.nanoTime();
+        if (!options.durable()) {
+            lastPublished = System.nanoTime(); // as in sendTracked: a durable message is no heartbeat
+        }
         return sent;
     }
 

@@ -159,8 +159,8 @@ final class Publisher {
 
     /**
      * Queues {@code message} and returns without waiting for it to be sent; waits only while {@link #WINDOW}
-     * messages of such callers are queued or in flight. The future completes (on the thread that sent the batch)
-     * once the message is committed, or exceptionally with the batch's failure.
+     * messages of such callers are queued or in flight. The future completes (on a pool thread, never the one
+     * sending) once the message is committed, or exceptionally with the batch's failure.
      *
      * @throws PgkitException if interrupted while waiting for room (the message was not sent), or if this
      *                        broadcast's pgkit is closed
@@ -222,7 +222,11 @@ final class Publisher {
         }
     }
 
-    /** Sends {@code batch} and reports its outcome to its callers (futures outside the lock: their callbacks are the callers' code). */
+    /**
+     * Sends {@code batch} and reports its outcome to its callers. Futures are completed on a pool thread, never on
+     * the sending one: their callbacks are the callers' code, and one that sends again (or waits for room in the
+     * window) on the thread that holds the sender's role would wait for itself forever.
+     */
     private void deliver(List<Pending> batch) {
         lastBatch = System.nanoTime();
         RuntimeException failure = null;
@@ -230,23 +234,36 @@ final class Publisher {
             write(batch);
         } catch (RuntimeException e) {
             failure = e;
+        } catch (Error e) { // the sender's role must still pass on, or every later send waits forever
+            failure = new PgkitException("sending a batch of " + batch.size() + " message(s) failed: " + e, e);
         }
+        List<CompletableFuture<Void>> futures = new ArrayList<>();
         synchronized (lock) {
             for (Pending p : batch) {
                 p.done = true;
                 p.failure = failure;
+                if (p.future != null) {
+                    futures.add(p.future);
+                }
             }
             lock.notifyAll();
         }
-        for (Pending p : batch) {
-            if (p.future != null) {
-                window.release();
-                if (failure == null) {
-                    p.future.complete(null);
-                } else {
-                    p.future.completeExceptionally(failure);
-                }
+        if (futures.isEmpty()) {
+            return;
+        }
+        window.release(futures.size());
+        RuntimeException outcome = failure;
+        Runnable complete = () -> futures.forEach(f -> {
+            if (outcome == null) {
+                f.complete(null);
+            } else {
+                f.completeExceptionally(outcome);
             }
+        });
+        try {
+            executor.execute(complete);
+        } catch (RuntimeException closing) { // no pool thread any more: nothing can send again either
+            complete.run();
         }
     }
 

@@ -9,8 +9,9 @@ import java.util.List;
  *
  * <p>A live reader of channel {@code c} holds, on its process's listener connection, the shared advisory locks
  * {@code (WakeProtocol.LOG_PRESENCE_CLASS, hashtext(c || chr(31) || shard))} of every shard while it runs. A writer
- * tries the exclusive transaction lock of one shard, which succeeds exactly when no reader of the channel runs
- * anywhere; it then sends no NOTIFY, and its lock keeps a starting reader's presence out until it commits. That
+ * tries the exclusive transaction lock of one shard, which succeeds when no reader of the channel holds its presence
+ * (a reader whose presence is still pending, or refused by the listener's cap on presence locks, falls back to the
+ * re-check interval; each gated channel takes {@link #SHARDS} of those slots); it then sends no NOTIFY, and its lock keeps a starting reader's presence out until it commits. That
  * reader is woken when its presence becomes held, so it re-reads after the commit that announced nothing: without
  * the lock held to commit, a reader could take its presence, read before the commit and sleep through it. Only when
  * the try fails does the writer NOTIFY, so appends nobody follows never take NOTIFY's commit-serialising global lock.

@@ -19,13 +19,15 @@ import org.slf4j.LoggerFactory;
  * work and is returned when it is empty, so threads never outnumber the handlers that are busy at once:
  * a slow handler holds its own thread and never delays another handler's delivery.
  *
- * <p>When a mailbox is full the listener thread stops reading its connection for a while (the
- * notifications wait in PostgreSQL's notification queue, on disk, not in this heap) so that a handler
+ * <p>When a mailbox is full the listener thread stops reading its connection for a while (what pgjdbc
+ * has not yet read waits in PostgreSQL's notification queue, on disk, not in this heap) so that a handler
  * that is slow but moving loses nothing. The stop is bounded: it halts delivery to every other handler
  * of the listener, so a full mailbox may hold the listener for at most {@code maxStall} in all until it
  * has drained to half its budget. Past that its handler is taken to be stalled: what it has queued is
  * dropped and it gets one {@link NotificationHandler#onGap()} instead (the foundation's resync signal),
- * so memory stays bounded at the budget per handler and the others flow on.
+ * so memory stays bounded at the budget per handler and the others flow on. A handler must therefore never
+ * wait for work of the listener thread (a LISTEN to become active, say): with its mailbox full that wait
+ * would last the whole stall and end in a gap.
  */
 final class NotificationDispatcher {
     private static final Logger log = LoggerFactory.getLogger(NotificationDispatcher.class);

@@ -78,7 +78,7 @@ public final class OrderedLog<T> {
 
     /**
      * A read's rows, and whether rows after them have committed but wait behind an older transaction that is
-     * still running (known only when fewer rows than the limit were read).
+     * still running (the read fetches one row past the limit, so it is known whatever the number of rows read).
      */
     record Page<T>(List<Entry<T>> entries, boolean heldBack) {
     }

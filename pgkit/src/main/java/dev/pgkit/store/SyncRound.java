@@ -121,10 +121,18 @@ final class SyncRound {
                 applied = ids;
             }
         } finally {
-            ahead.shutdown(); // idle: every read ahead was awaited
-            try {
-                ahead.awaitTermination(1, TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
+            ahead.shutdown();
+            // an interrupted round still waits for its read ahead, so that no statement of the round outlives it
+            boolean interrupted = Thread.interrupted();
+            while (true) {
+                try {
+                    ahead.awaitTermination(1, TimeUnit.MINUTES);
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }

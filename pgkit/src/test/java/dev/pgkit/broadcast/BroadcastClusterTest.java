@@ -180,6 +180,24 @@ class BroadcastClusterTest {
     }
 
     @Test
+    void aCallbackOfAnAsyncSendMaySendAgain() throws Exception {
+        List<ClusterNode> nodes = join(options(), "/callback");
+        Set<Integer> got = ConcurrentHashMap.newKeySet();
+        nodes.get(1).on("c", e -> got.add(e.arg(0, Integer.class)));
+        int count = 200;
+        List<java.util.concurrent.CompletableFuture<Void>> chained = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int next = count + i;
+            // a callback that runs where the batch was sent would wait for that thread's own sender role
+            chained.add(nodes.get(0).serverSideEmitAsync("c", i).thenRun(() -> nodes.get(0).serverSideEmit("c", next)));
+        }
+        java.util.concurrent.CompletableFuture.allOf(chained.toArray(new java.util.concurrent.CompletableFuture[0])).get(20, TimeUnit.SECONDS);
+        nodes.get(0).serverSideEmit("c", 2 * count);
+        await("every message arrived", 20, () -> got.size() == 2 * count + 1);
+        nodes.forEach(ClusterNode::close);
+    }
+
+    @Test
     void identicalMessagesSentConcurrentlyAreEachDelivered() throws Exception {
         List<ClusterNode> nodes = join(options(), "/same");
         java.util.concurrent.atomic.AtomicInteger got = new java.util.concurrent.atomic.AtomicInteger();

@@ -211,6 +211,15 @@ class BroadcastDurableTest {
 
     @Test
     void aNodePublishingOnlyDurableMessagesStaysCounted() throws Exception {
+        publishOnlyDurableMessagesAndStayCounted(false);
+    }
+
+    @Test
+    void aNodePublishingOnlyDurableMessagesWithoutWaitingStaysCounted() throws Exception {
+        publishOnlyDurableMessagesAndStayCounted(true);
+    }
+
+    private void publishOnlyDurableMessagesAndStayCounted(boolean async) throws Exception {
         BroadcastOptions options = options().withHeartbeat(Duration.ofMillis(300), Duration.ofMillis(1500));
         ClusterNode receiver = receiverKit.broadcast(options).join("/");
         List<Integer> got = new CopyOnWriteArrayList<>();
@@ -220,7 +229,11 @@ class BroadcastDurableTest {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3); // twice the heartbeat timeout
         int sent = 0;
         while (System.nanoTime() < end) {
-            sender.serverSideEmit("d", sent++);
+            if (async) {
+                sender.serverSideEmitAsync("d", sent++);
+            } else {
+                sender.serverSideEmit("d", sent++);
+            }
             assertThat(receiver.nodes()).as("still counted after %d durable messages", sent).contains(sender.uid());
             Thread.sleep(50);
         }
