@@ -11,7 +11,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -38,13 +37,7 @@ class LogPresenceTest {
     @BeforeEach
     void setUp(TestPostgres postgres) throws Exception {
         this.postgres = postgres;
-        pgkit = Db.builder(postgres, "log_presence_test").waitRecheckInterval(Duration.ofSeconds(60)).build();
-        Db.execute(pgkit, "CREATE SCHEMA log_presence_test");
-        Db.execute(pgkit, """
-                CREATE TABLE log_presence_test.entries (
-                  seq   bigint GENERATED ALWAYS AS IDENTITY,
-                  tx    xid8 NOT NULL DEFAULT pg_current_xact_id(),
-                  body  text NOT NULL)""");
+        pgkit = OrderedLogTest.withLogTable(postgres, "log_presence_test");
         context = ContextTest.contextOf(pgkit);
         log = new OrderedLog<>(context.database(), "presence test log",
                 new OrderedLog.Source("e.body", "log_presence_test.entries e", "true", "e.tx", "e.seq"), rs -> rs.getString(1));
@@ -109,7 +102,7 @@ class LogPresenceTest {
     /** Appends a row the way a gated writer does, in the writer's transaction; returns the notifications it sent. */
     private static long append(Connection writer, String body) throws SQLException {
         try (Statement s = writer.createStatement()) {
-            s.execute("INSERT INTO log_presence_test.entries (body) VALUES ('" + body + "')");
+            s.execute("INSERT INTO log_presence_test.entries (topic, body) VALUES ('t', '" + body + "')");
             try (ResultSet rs = s.executeQuery("SELECT " + LogPresence.notifySql("'" + CHANNEL + "'", "pg_backend_pid()"))) {
                 rs.next();
                 return rs.getLong(1);

@@ -41,18 +41,27 @@ class OrderedLogTest {
     @BeforeEach
     void setUp(TestPostgres postgres) throws Exception {
         this.postgres = postgres;
-        pgkit = Db.builder(postgres, "ordered_log_test").waitRecheckInterval(Duration.ofSeconds(60)).build();
-        Db.execute(pgkit, "CREATE SCHEMA ordered_log_test");
+        pgkit = withLogTable(postgres, "ordered_log_test");
+        context = ContextTest.contextOf(pgkit);
+        log = new OrderedLog<>(context.database(), "test log",
+                new OrderedLog.Source("e.body", "ordered_log_test.entries e", "e.topic = ?", "e.tx", "e.seq"), rs -> rs.getString(1));
+    }
+
+    /**
+     * A pgkit whose live reads re-check only every 60 s (so only the mechanism under test delivers in time) and the
+     * log table {@code <schema>.entries (seq, tx, topic, body)}.
+     */
+    static Pgkit withLogTable(TestPostgres postgres, String schema) {
+        Pgkit pgkit = Db.builder(postgres, schema).waitRecheckInterval(Duration.ofSeconds(60)).build();
+        Db.execute(pgkit, "CREATE SCHEMA " + schema);
         Db.execute(pgkit, """
-                CREATE TABLE ordered_log_test.entries (
+                CREATE TABLE %1$s.entries (
                   seq   bigint GENERATED ALWAYS AS IDENTITY,
                   tx    xid8 NOT NULL DEFAULT pg_current_xact_id(),
                   topic text NOT NULL,
                   body  text NOT NULL);
-                CREATE INDEX ON ordered_log_test.entries (topic, tx, seq)""");
-        context = ContextTest.contextOf(pgkit);
-        log = new OrderedLog<>(context.database(), "test log",
-                new OrderedLog.Source("e.body", "ordered_log_test.entries e", "e.topic = ?", "e.tx", "e.seq"), rs -> rs.getString(1));
+                CREATE INDEX ON %1$s.entries (topic, tx, seq)""".formatted(schema));
+        return pgkit;
     }
 
     @AfterEach
