@@ -51,7 +51,15 @@ final class BroadcastBench extends DatabaseCommand {
     @Option(names = "--concurrency", split = ",", defaultValue = "1,8", description = "publishing threads (default: ${DEFAULT-VALUE})")
     List<Integer> concurrencies;
 
-    @Option(names = "--idle", defaultValue = "30", description = "seconds of idleness over which NOTIFYs are counted (default: ${DEFAULT-VALUE})")
+    @Option(names = "--messages", split = ",", defaultValue = "SMALL,LARGE,BINARY",
+            description = "message kinds measured for throughput: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    List<Kind> kinds;
+
+    @Option(names = "--latency", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "measure the latency at a fixed 1,000 msg/s (default: on; --no-latency skips it)")
+    boolean measureLatency;
+
+    @Option(names = "--idle", defaultValue = "30", description = "seconds of idleness over which NOTIFYs are counted, at least 5; 0 skips it (default: ${DEFAULT-VALUE})")
     int idleSeconds;
 
     static final int MAX_CLIENTS = 64;
@@ -77,7 +85,9 @@ final class BroadcastBench extends DatabaseCommand {
 
     private void validate() {
         BenchOptions.duration(spec, seconds);
-        BenchOptions.seconds(spec, "--idle", idleSeconds, 5, BenchOptions.MAX_SECONDS);
+        if (idleSeconds != 0) {
+            BenchOptions.seconds(spec, "--idle", idleSeconds, 5, BenchOptions.MAX_SECONDS);
+        }
         BenchOptions.concurrency(spec, concurrencies, MAX_CLIENTS, "thread count");
     }
 
@@ -111,7 +121,7 @@ final class BroadcastBench extends DatabaseCommand {
             out.println("(msg/s: received by the other node in the window; sent/s: committed by the senders, or queued for the async rows; "
                     + "cpu wait: share of the pgkit and floor windows in which a runnable task waited for a core, from /proc/pressure/cpu: "
                     + "other load on the machine skews the figures)");
-            for (Kind kind : Kind.values()) {
+            for (Kind kind : kinds) {
                 for (boolean async : new boolean[] {false, true}) {
                     for (int clients : async ? List.of(1) : concurrencies) {
                         long statements0 = sending.batchesSent();
@@ -137,8 +147,12 @@ final class BroadcastBench extends DatabaseCommand {
                     }
                 }
             }
-            latency(out, sender, latencies, floor, prefix, table, duration);
-            idle(out, senderKit, receiverKit, prefix);
+            if (measureLatency) {
+                latency(out, sender, latencies, floor, prefix, table, duration);
+            }
+            if (idleSeconds > 0) {
+                idle(out, senderKit, receiverKit, prefix);
+            }
             receiver.close();
             sender.close();
         }

@@ -28,7 +28,8 @@ final class BroadcastSchema {
 
     private static final SchemaComponent SCHEMA = new SchemaComponent("broadcast",
             List.of(new Migration(1, "Socket.IO attachment table", "dev/pgkit/schema/broadcast/V1__attachments.sql"),
-                    new Migration(2, "durable messages", "dev/pgkit/schema/broadcast/V2__durable_messages.sql")),
+                    new Migration(2, "durable messages", "dev/pgkit/schema/broadcast/V2__durable_messages.sql"),
+                    new Migration(3, "lz4 compression of stored messages", "dev/pgkit/schema/broadcast/V3__lz4_payloads.sql")),
             requirements());
 
     private BroadcastSchema() {

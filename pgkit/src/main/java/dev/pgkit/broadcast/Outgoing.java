@@ -27,7 +27,9 @@ record Outgoing(String channel, String inline, byte[] attachment, String uid, in
         }
         envelope.put("uid", uid);
         envelope.put("nsp", namespace);
-        if (!Wire.hasBinary(envelope)) {
+        // its strings' characters alone make its JSON at least that many bytes: a message that cannot go inline is not written as JSON
+        int inlineLimit = Math.min(payloadThreshold, Wire.NOTIFY_LIMIT - 1);
+        if (!Wire.hasBinary(envelope) && Wire.textLength(envelope, inlineLimit) <= inlineLimit) {
             String json = Wire.json(envelope);
             int bytes = json.getBytes(StandardCharsets.UTF_8).length;
             if (bytes <= payloadThreshold && bytes < Wire.NOTIFY_LIMIT) {

@@ -21,6 +21,7 @@ import org.msgpack.core.MessageBufferPacker;
 import org.msgpack.core.MessageFormat;
 import org.msgpack.core.MessagePack;
 import org.msgpack.core.MessageUnpacker;
+import org.msgpack.core.buffer.MessageBuffer;
 import org.msgpack.value.ExtensionValue;
 import org.msgpack.value.ValueType;
 
@@ -151,6 +152,19 @@ final class Wire {
             }
             return array;
         }
+        // values whose JSON form no codec can choose differently: no round trip through text (it dominated large strings)
+        if (value instanceof String text) {
+            return NODES.textNode(text);
+        }
+        if (value instanceof Boolean b) {
+            return NODES.booleanNode(b);
+        }
+        if (value instanceof Integer || value instanceof Short || value instanceof Byte) {
+            return NODES.numberNode(((Number) value).intValue());
+        }
+        if (value instanceof Long l) {
+            return NODES.numberNode(l);
+        }
         if (value instanceof Double d && !Double.isFinite(d) || value instanceof Float f && !Float.isFinite(f)) {
             throw new IllegalArgumentException("the number " + value + " has no JSON form");
         }
@@ -174,6 +188,28 @@ final class Wire {
             }
         }
         return false;
+    }
+
+    /**
+     * The characters of {@code node}'s strings and keys, a lower bound of its JSON's length in bytes; counting stops
+     * once it is past {@code limit}.
+     */
+    static long textLength(JsonNode node, long limit) {
+        if (node.isTextual()) {
+            return node.textValue().length();
+        }
+        long total = 0;
+        if (node.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext() && total <= limit; ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                total += e.getKey().length() + textLength(e.getValue(), limit - total - e.getKey().length());
+            }
+        } else if (node.isArray()) {
+            for (Iterator<JsonNode> it = node.elements(); it.hasNext() && total <= limit; ) {
+                total += textLength(it.next(), limit - total);
+            }
+        }
+        return total;
     }
 
     static String json(JsonNode node) {
@@ -202,7 +238,7 @@ final class Wire {
         switch (node.getNodeType()) {
             case NULL, MISSING -> packer.packNil();
             case BOOLEAN -> packer.packBoolean(node.booleanValue());
-            case STRING -> packer.packString(node.textValue());
+            case STRING -> packString(packer, node.textValue());
             case BINARY -> {
                 byte[] bytes = node.binaryValue();
                 packer.packBinaryHeader(bytes.length);
@@ -225,13 +261,30 @@ final class Wire {
                 packer.packMapHeader(node.size());
                 for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
                     Map.Entry<String, JsonNode> e = it.next();
-                    packer.packString(e.getKey());
+                    packString(packer, e.getKey());
                     pack(packer, e.getValue());
                 }
             }
             default -> throw new IllegalArgumentException("a " + node.getNodeType() + " value has no msgpack form");
         }
     }
+
+    /**
+     * msgpack-core encodes a long string through a {@code CharsetEncoder}, several times slower than
+     * {@link String#getBytes}; the bytes are added without a copy.
+     */
+    private static void packString(MessageBufferPacker packer, String text) throws IOException {
+        if (text.length() < LONG_STRING) {
+            packer.packString(text);
+            return;
+        }
+        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+        packer.packRawStringHeader(utf8.length);
+        packer.addPayload(utf8);
+    }
+
+    /** Where {@link #packString} stops using msgpack-core's own encoding (its fast path ends at 512 chars too). */
+    private static final int LONG_STRING = 512;
 
     /** @throws IllegalArgumentException if {@code bytes} is not one msgpack value */
     static JsonNode fromMsgpack(byte[] bytes) {
@@ -272,7 +325,10 @@ final class Wire {
             case STRING -> {
                 // not unpackString(): each unpacker allocates a 16 KB decoding buffer on its first string, per message
                 int length = unpacker.unpackRawStringHeader();
-                return NODES.textNode(new String(unpacker.readPayload(length), StandardCharsets.UTF_8));
+                MessageBuffer utf8 = unpacker.readPayloadAsReference(length); // decoded in place: no copy of the bytes first
+                return NODES.textNode(utf8.hasArray()
+                        ? new String(utf8.array(), utf8.arrayOffset(), length, StandardCharsets.UTF_8)
+                        : new String(utf8.toByteArray(), StandardCharsets.UTF_8));
             }
             case BINARY -> {
                 int length = unpacker.unpackBinaryHeader();

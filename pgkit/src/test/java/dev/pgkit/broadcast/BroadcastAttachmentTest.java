@@ -178,4 +178,19 @@ class BroadcastAttachmentTest {
                     + "' AND indexname = 'Custom_Attachments_created_at'")).isEqualTo(1);
         }
     }
+
+    @Test
+    void storedMessagesAreCompressedWithLz4WhereTheServerHasIt() throws Exception {
+        boolean lz4 = Db.scalar(pgkit, "SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)") == 1;
+        BroadcastOptions options = BroadcastOptions.defaults().withChannelPrefix(TestPostgres.uniqueName("lz4"));
+        try (ClusterNode sender = pgkit.broadcast(options).join("/")) {
+            sender.serverSideEmit("big", "{\"compressible\": true}".repeat(1_000));
+        }
+        String table = "\"" + schema + "\".socket_io_attachments";
+        long compressedWith = Db.scalar(pgkit, "SELECT count(*) FROM " + table + " WHERE id = (SELECT max(id) FROM " + table + ")"
+                + " AND pg_column_compression(payload) = '" + (lz4 ? "lz4" : "pglz") + "'");
+        assertThat(compressedWith).as("the newest attachment is compressed with " + (lz4 ? "lz4" : "pglz")).isEqualTo(1);
+        assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + schema + ".pgkit_broadcast_messages'::regclass"
+                + " AND attname = 'message' AND attcompression = '" + (lz4 ? "l" : "") + "'")).as("the durable messages' column").isEqualTo(1);
+    }
 }
