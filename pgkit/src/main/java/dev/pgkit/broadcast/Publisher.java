@@ -75,12 +75,15 @@ final class Publisher {
         final Outgoing message;
         /** Completed when sent, for a caller that did not wait; null for one that waits. */
         final CompletableFuture<Void> future;
+        /** The caller waiting for it, woken when it is sent; null for one that did not wait. */
+        final Thread waiter;
         boolean done;
         RuntimeException failure;
 
-        Pending(Outgoing message, CompletableFuture<Void> future) {
+        Pending(Outgoing message, CompletableFuture<Void> future, Thread waiter) {
             this.message = message;
             this.future = future;
+            this.waiter = waiter;
         }
     }
 
@@ -100,7 +103,7 @@ final class Publisher {
      *                        taken into a batch withdraws it
      */
     void send(Outgoing message) {
-        Pending me = new Pending(message, null);
+        Pending me = new Pending(message, null, Thread.currentThread());
         boolean interrupted = false;
         synchronized (lock) {
             queue.add(me);
@@ -108,29 +111,34 @@ final class Publisher {
         }
         try {
             while (true) {
-                List<Pending> batch;
+                List<Pending> batch = null;
                 synchronized (lock) {
-                    while (!me.done && sending) {
-                        try {
-                            lock.wait();
-                        } catch (InterruptedException e) {
-                            if (queue.remove(me)) {
-                                waiting--;
-                                Thread.currentThread().interrupt();
-                                throw new PgkitException("interrupted before the message was sent; it was not sent", e);
-                            }
-                            interrupted = true; // in flight: its outcome is reported below
-                        }
-                    }
                     if (me.done) {
                         if (me.failure != null) {
                             throw me.failure;
                         }
                         return;
                     }
-                    // nobody is sending, so nothing is in flight: this message is still queued; send the head of the queue
-                    sending = true;
-                    batch = take();
+                    if (!sending) { // nobody is sending, so nothing is in flight: this message is still queued
+                        sending = true;
+                        batch = take();
+                    }
+                }
+                if (batch == null) {
+                    // woken by the batch that sends this message, or when the sender's role is free (never all waiters at once:
+                    // waking every waiter per batch cost more CPU than the batch itself)
+                    LockSupport.park(this);
+                    if (Thread.interrupted()) {
+                        synchronized (lock) {
+                            if (queue.remove(me)) {
+                                waiting--;
+                                Thread.currentThread().interrupt();
+                                throw new PgkitException("interrupted before the message was sent; it was not sent", new InterruptedException());
+                            }
+                        }
+                        interrupted = true; // in flight: its outcome is reported above
+                    }
+                    continue;
                 }
                 // send, and keep sending what others queued meanwhile: handing the sender's role to a thread that must
                 // first be scheduled would stall the pipeline between batches (a follower's wake-up is not free)
@@ -139,10 +147,9 @@ final class Publisher {
                     synchronized (lock) {
                         if (queue.isEmpty()) {
                             sending = false;
-                            lock.notifyAll();
                             break;
                         }
-                        if (me.done && (round >= MAX_ROUNDS || Thread.currentThread().isInterrupted())) {
+                        if (me.done && (round >= MAX_ROUNDS || interrupted || Thread.currentThread().isInterrupted())) {
                             handOff();
                             break;
                         }
@@ -172,7 +179,7 @@ final class Publisher {
             Thread.currentThread().interrupt();
             throw new PgkitException("interrupted while waiting for room among the messages in flight; it was not sent", e);
         }
-        Pending me = new Pending(message, new CompletableFuture<>());
+        Pending me = new Pending(message, new CompletableFuture<>(), null);
         synchronized (lock) {
             queue.add(me);
             if (!sending) {
@@ -189,7 +196,11 @@ final class Publisher {
             executor.execute(this::drain);
         } catch (RuntimeException e) { // closing: no pool thread will come
             sending = false;
-            lock.notifyAll();
+            for (Pending p : queue) {
+                if (p.waiter != null) {
+                    LockSupport.unpark(p.waiter); // one of them takes over
+                }
+            }
             List<Pending> orphans = new ArrayList<>();
             queue.removeIf(p -> p.future != null && orphans.add(p));
             for (Pending p : orphans) {
@@ -213,7 +224,6 @@ final class Publisher {
             synchronized (lock) {
                 if (queue.isEmpty()) {
                     sending = false;
-                    lock.notifyAll();
                     return;
                 }
                 batch = take();
@@ -246,7 +256,12 @@ final class Publisher {
                     futures.add(p.future);
                 }
             }
-            lock.notifyAll();
+        }
+        Thread self = Thread.currentThread();
+        for (Pending p : batch) {
+            if (p.waiter != null && p.waiter != self) {
+                LockSupport.unpark(p.waiter);
+            }
         }
         if (futures.isEmpty()) {
             return;
