@@ -33,15 +33,6 @@ final class Publisher {
     static final int MAX_ROUNDS = 32;
     /** Most messages sent by {@link #sendAsync} and not yet committed; a caller beyond it waits for room. */
     static final int WINDOW = 2048;
-    /**
-     * The least time between the starts of two batches the pool thread sends ({@link #drain}); a message queued
-     * meanwhile waits for the next. Measured on PostgreSQL 15: one sender committing a notification 1,000 times a
-     * second is delivered in bursts (p50 22 ms, p99 220 ms send to receive), while the same 1,000 messages a second
-     * in 500 commits arrive one by one (p50 1.4 ms, p99 5.5 ms); at most 500 batches a second bounds the wait this
-     * adds to 2 ms, and costs no throughput (a batch takes up to {@link #MAX_BATCH} messages). Not while a waiting
-     * caller's message is queued: those callers send one message per commit, so a gap would bound their throughput.
-     */
-    static final long MIN_BATCH_GAP_NANOS = 2_000_000;
 
     private final Database database;
     private final BroadcastSql sql;
@@ -54,10 +45,6 @@ final class Publisher {
     private boolean sending;
     private final AtomicLong notifications = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
-    /** Messages of waiting callers ({@link #send}) in the queue: the pool thread does not keep them waiting for the gap. */
-    private int waiting;
-    /** When the last batch started (System.nanoTime). */
-    private volatile long lastBatch = System.nanoTime() - MIN_BATCH_GAP_NANOS;
 
     /**
      * @param durable  whether the messages are stored in the durable message table (each batch waking its
@@ -107,7 +94,6 @@ final class Publisher {
         boolean interrupted = false;
         synchronized (lock) {
             queue.add(me);
-            waiting++;
         }
         try {
             while (true) {
@@ -131,7 +117,6 @@ final class Publisher {
                     if (Thread.interrupted()) {
                         synchronized (lock) {
                             if (queue.remove(me)) {
-                                waiting--;
                                 Thread.currentThread().interrupt();
                                 throw new PgkitException("interrupted before the message was sent; it was not sent", new InterruptedException());
                             }
@@ -210,16 +195,9 @@ final class Publisher {
         }
     }
 
-    /** On a pool thread: sends batches until the queue is empty, at most one per {@link #MIN_BATCH_GAP_NANOS}. */
+    /** On a pool thread: sends batches until the queue is empty. */
     private void drain() {
         while (true) {
-            long wait;
-            synchronized (lock) {
-                wait = waiting > 0 ? 0 : lastBatch + MIN_BATCH_GAP_NANOS - System.nanoTime();
-            }
-            if (wait > 0) {
-                LockSupport.parkNanos(wait);
-            }
             List<Pending> batch;
             synchronized (lock) {
                 if (queue.isEmpty()) {
@@ -238,7 +216,6 @@ final class Publisher {
      * window) on the thread that holds the sender's role would wait for itself forever.
      */
     private void deliver(List<Pending> batch) {
-        lastBatch = System.nanoTime();
         RuntimeException failure = null;
         try {
             write(batch);
@@ -298,9 +275,6 @@ final class Publisher {
             }
             bytes += m.size();
             batch.add(queue.poll());
-            if (next.future == null) {
-                waiting--;
-            }
         }
         return batch;
     }

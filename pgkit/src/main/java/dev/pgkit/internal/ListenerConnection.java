@@ -202,6 +202,7 @@ final class ListenerConnection {
             opened.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
             opened.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MILLIS);
             backendPid = opened.unwrap(PGConnection.class).getBackendPID();
+            NotificationReadAhead.turnOff(opened);
             execute(opened, "LISTEN " + wakeChannel(backendPid));
         } catch (SQLException | RuntimeException e) {
             closeQuietly(opened);
@@ -258,6 +259,7 @@ final class ListenerConnection {
         } catch (SQLException | RuntimeException e) {
             return false;
         }
+        NotificationReadAhead.restore(connection);
         closeQuietly(connection);
         return true;
     }

@@ -161,6 +161,64 @@ class NotificationListenerTest {
     }
 
     @Test
+    void thisPgjdbcLetsTheReadAheadBeTurnedOffAndBack(TestPostgres postgres) throws Exception {
+        ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
+        try (Connection c = DriverManager.getConnection(settings.jdbcUrl(), settings.properties())) {
+            assertThat(NotificationReadAhead.turnOff(c)).as("pgjdbc still has the field: see NotificationReadAhead").isTrue();
+            NotificationReadAhead.restore(c);
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT 1")) {
+                assertThat(rs.next()).isTrue();
+            }
+        }
+    }
+
+    /**
+     * pgjdbc's getNotifications keeps reading while each next notification arrives within 1 ms of the previous one
+     * ({@link NotificationReadAhead}): under a steady stream it would hand the listener nothing until the stream pauses.
+     */
+    @Test
+    void aSteadyStreamIsDeliveredAsItArrivesNotWhenItPauses(TestPostgres postgres) throws Exception {
+        String channel = TestPostgres.uniqueName("stream");
+        List<Long> delays = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (NotificationListener listener = listener(postgres)) {
+            listener.listen(channel, (c, payload) -> delays.add(System.nanoTime() - Long.parseLong(payload))).active().get(10, TimeUnit.SECONDS);
+            ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+            ExecutorService senders = Executors.newFixedThreadPool(2);
+            List<Future<Integer>> sent = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                sent.add(senders.submit(() -> {
+                    int n = 0;
+                    try (Connection c = DriverManager.getConnection(settings.jdbcUrl(), settings.properties());
+                         java.sql.PreparedStatement s = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+                        while (System.nanoTime() < end) {
+                            s.setString(1, channel);
+                            s.setString(2, Long.toString(System.nanoTime()));
+                            s.executeQuery().close();
+                            n++;
+                        }
+                    }
+                    return n;
+                }));
+            }
+            int total = 0;
+            for (Future<Integer> f : sent) {
+                total += f.get(30, TimeUnit.SECONDS);
+            }
+            senders.shutdown();
+            int expected = total;
+            awaitTrue("the stream arrives", () -> delays.size() >= expected);
+            List<Long> sorted = new ArrayList<>(delays);
+            java.util.Collections.sort(sorted);
+            long p90 = TimeUnit.NANOSECONDS.toMillis(sorted.get(sorted.size() * 9 / 10));
+            long max = TimeUnit.NANOSECONDS.toMillis(sorted.get(sorted.size() - 1));
+            System.out.printf("steady stream: %d notifications in 1.5 s, delay p90 %d ms, max %d ms%n", total, p90, max);
+            assertThat(p90).as("90%% of %d notifications reach the handler within 100 ms of their commit (max %d ms)", total, max)
+                    .isLessThan(100);
+        }
+    }
+
+    @Test
     void aSlowHandlerLosesNothingOfABurstBeyondItsMailbox(TestPostgres postgres) throws Exception {
         String channel = TestPostgres.uniqueName("burst");
         long budget = 8 * NotificationDispatcher.weight(channel, "000");
