@@ -202,9 +202,9 @@ public final class Database {
             connection.setAutoCommit(false);
             try {
                 try (Statement statement = connection.createStatement()) {
-                    // first in the transaction, so no snapshot precedes it: every later statement sees the latest commits
-                    statement.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
-                    statement.execute("SET LOCAL statement_timeout = " + bound.toMillis());
+                    // first in the transaction, so no snapshot precedes it: every later statement sees the latest commits;
+                    // both (and pgjdbc's BEGIN) in one round trip
+                    statement.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = " + bound.toMillis());
                 }
                 T result = work.run(connection);
                 connection.commit();
