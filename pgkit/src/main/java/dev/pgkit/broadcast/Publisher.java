@@ -121,7 +121,7 @@ final class Publisher {
                                 throw new PgkitException("interrupted before the message was sent; it was not sent", new InterruptedException());
                             }
                         }
-                        interrupted = true; // in flight: its outcome is reported above
+                        interrupted = true; // in flight: its outcome is reported at the top of the loop
                     }
                     continue;
                 }
@@ -134,7 +134,7 @@ final class Publisher {
                             sending = false;
                             break;
                         }
-                        if (me.done && (round >= MAX_ROUNDS || interrupted || Thread.currentThread().isInterrupted())) {
+                        if (me.done && (round >= MAX_ROUNDS || Thread.currentThread().isInterrupted())) {
                             handOff();
                             break;
                         }
@@ -234,6 +234,8 @@ final class Publisher {
                 }
             }
         }
+        // outside the lock; a caller that saw its message done before parking keeps an unused permit, which at most
+        // makes one later park of that thread return early (park's contract allows it)
         Thread self = Thread.currentThread();
         for (Pending p : batch) {
             if (p.waiter != null && p.waiter != self) {

@@ -152,18 +152,8 @@ final class Wire {
             }
             return array;
         }
-        // values whose JSON form no codec can choose differently: no round trip through text (it dominated large strings)
-        if (value instanceof String text) {
+        if (value instanceof String text) { // no round trip through the codec's text (it dominated large strings)
             return NODES.textNode(text);
-        }
-        if (value instanceof Boolean b) {
-            return NODES.booleanNode(b);
-        }
-        if (value instanceof Integer || value instanceof Short || value instanceof Byte) {
-            return NODES.numberNode(((Number) value).intValue());
-        }
-        if (value instanceof Long l) {
-            return NODES.numberNode(l);
         }
         if (value instanceof Double d && !Double.isFinite(d) || value instanceof Float f && !Float.isFinite(f)) {
             throw new IllegalArgumentException("the number " + value + " has no JSON form");

@@ -202,8 +202,8 @@ final class ListenerConnection {
             opened.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
             opened.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MILLIS);
             backendPid = opened.unwrap(PGConnection.class).getBackendPID();
-            NotificationReadAhead.turnOff(opened);
             execute(opened, "LISTEN " + wakeChannel(backendPid));
+            NotificationReadAhead.turnOff(opened); // last: a connection that fails before here goes back to its pool untouched
         } catch (SQLException | RuntimeException e) {
             closeQuietly(opened);
             throw e;

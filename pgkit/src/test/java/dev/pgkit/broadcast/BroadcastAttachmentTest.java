@@ -9,6 +9,7 @@ import dev.pgkit.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -190,7 +191,34 @@ class BroadcastAttachmentTest {
         long compressedWith = Db.scalar(pgkit, "SELECT count(*) FROM " + table + " WHERE id = (SELECT max(id) FROM " + table + ")"
                 + " AND pg_column_compression(payload) = '" + (lz4 ? "lz4" : "pglz") + "'");
         assertThat(compressedWith).as("the newest attachment is compressed with " + (lz4 ? "lz4" : "pglz")).isEqualTo(1);
-        assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + schema + ".pgkit_broadcast_messages'::regclass"
+        assertThat(Db.scalar(pgkit, "SELECT count(*) FROM pg_attribute WHERE attrelid = '\"" + schema + "\".pgkit_broadcast_messages'::regclass"
                 + " AND attname = 'message' AND attcompression = '" + (lz4 ? "l" : "") + "'")).as("the durable messages' column").isEqualTo(1);
+    }
+
+    /** The lz4 migration takes an exclusive lock on a table Node servers may be using: it must not wait long for it, nor fail. */
+    @Test
+    void theLz4MigrationWaitsBrieflyForABusyTableThenLeavesItAsItIs() throws Exception {
+        String busy = TestPostgres.uniqueName("lz4_busy");
+        String attachments = "\"" + busy + "\".socket_io_attachments";
+        try (Pgkit first = Db.pgkit(postgres, busy)) {
+            first.broadcast();
+            Db.execute(first, "DELETE FROM \"" + busy + "\".pgkit_schema_version WHERE component = 'broadcast' AND version = 3");
+            Db.execute(first, "ALTER TABLE " + attachments + " ALTER COLUMN payload SET COMPRESSION pglz");
+            try (Connection holder = first.dataSource().getConnection(); java.sql.Statement s = holder.createStatement()) {
+                holder.setAutoCommit(false);
+                s.execute("LOCK TABLE " + attachments + " IN ACCESS SHARE MODE"); // what a Node server's SELECT holds
+                long start = System.nanoTime();
+                try (Pgkit second = Db.pgkit(postgres, busy)) {
+                    second.broadcast();
+                }
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).as("waited for the lock at most its 2 s bound").isLessThan(Duration.ofSeconds(10));
+                holder.rollback();
+            }
+            assertThat(Db.scalar(first, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + attachments + "'::regclass"
+                    + " AND attname = 'payload' AND attcompression = 'p'")).as("the busy table kept its compression").isEqualTo(1);
+            assertThat(Db.scalar(first, "SELECT count(*) FROM \"" + busy + "\".pgkit_schema_version WHERE component = 'broadcast' AND version = 3"))
+                    .as("and the migration is done").isEqualTo(1);
+            Db.dropAndClose(first);
+        }
     }
 }
