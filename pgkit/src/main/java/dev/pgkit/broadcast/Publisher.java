@@ -179,7 +179,7 @@ final class Publisher {
     private void handOff() {
         try {
             executor.execute(this::drain);
-        } catch (RuntimeException e) { // closing: no pool thread will come
+        } catch (RuntimeException | Error e) { // closing (or no thread could be started): no pool thread will come
             sending = false;
             for (Pending p : queue) {
                 if (p.waiter != null) {
@@ -190,7 +190,7 @@ final class Publisher {
             queue.removeIf(p -> p.future != null && orphans.add(p));
             for (Pending p : orphans) {
                 window.release();
-                p.future.completeExceptionally(new PgkitException("pgkit is closing: the message was not sent", e));
+                p.future.completeExceptionally(new PgkitException("no pgkit thread could send the message (closing?): it was not sent", e));
             }
         }
     }
