@@ -174,48 +174,63 @@ class NotificationListenerTest {
 
     /**
      * pgjdbc's getNotifications keeps reading while each next notification arrives within 1 ms of the previous one
-     * ({@link NotificationReadAhead}): under a steady stream it would hand the listener nothing until the stream pauses.
+     * ({@link NotificationReadAhead}): under a steady stream it hands its caller nothing until the stream pauses. The
+     * pgkit listener and a plain pgjdbc listener receive the same stream side by side, so both see the same machine
+     * load: the plain one lags by the length of its read-ahead runs (measured 150–350 ms at p90 here), pgkit's only by
+     * its own delivery.
      */
     @Test
     void aSteadyStreamIsDeliveredAsItArrivesNotWhenItPauses(TestPostgres postgres) throws Exception {
         String channel = TestPostgres.uniqueName("stream");
-        List<Long> delays = java.util.Collections.synchronizedList(new ArrayList<>());
-        try (NotificationListener listener = listener(postgres)) {
-            listener.listen(channel, (c, payload) -> delays.add(System.nanoTime() - Long.parseLong(payload))).active().get(10, TimeUnit.SECONDS);
-            ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
-            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
-            ExecutorService senders = Executors.newFixedThreadPool(2);
-            List<Future<Integer>> sent = new ArrayList<>();
-            for (int i = 0; i < 2; i++) {
-                sent.add(senders.submit(() -> {
-                    int n = 0;
-                    try (Connection c = DriverManager.getConnection(settings.jdbcUrl(), settings.properties());
-                         java.sql.PreparedStatement s = c.prepareStatement("SELECT pg_notify(?, ?)")) {
-                        while (System.nanoTime() < end) {
-                            s.setString(1, channel);
-                            s.setString(2, Long.toString(System.nanoTime()));
-                            s.executeQuery().close();
-                            n++;
+        List<Long> viaPgkit = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Long> viaPlainPgjdbc = java.util.Collections.synchronizedList(new ArrayList<>());
+        ConnectionSettings settings = ConnectionSettings.parse(postgres.url());
+        AtomicBoolean reading = new AtomicBoolean(true);
+        try (NotificationListener listener = listener(postgres);
+             Connection plain = DriverManager.getConnection(settings.jdbcUrl(), settings.properties())) {
+            listener.listen(channel, (c, payload) -> viaPgkit.add(System.nanoTime() - Long.parseLong(payload))).active().get(10, TimeUnit.SECONDS);
+            try (Statement s = plain.createStatement()) {
+                s.execute("LISTEN " + channel);
+            }
+            Thread plainReader = new Thread(() -> {
+                try {
+                    while (reading.get()) {
+                        for (org.postgresql.PGNotification n : plain.unwrap(org.postgresql.PGConnection.class).getNotifications(100)) {
+                            viaPlainPgjdbc.add(System.nanoTime() - Long.parseLong(n.getParameter()));
                         }
                     }
-                    return n;
-                }));
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, "plain-pgjdbc-listener");
+            plainReader.start();
+            int sent = 0;
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+            try (Connection c = DriverManager.getConnection(settings.jdbcUrl(), settings.properties());
+                 java.sql.PreparedStatement s = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+                while (System.nanoTime() < end) {
+                    s.setString(1, channel);
+                    s.setString(2, Long.toString(System.nanoTime()));
+                    s.executeQuery().close();
+                    sent++;
+                }
             }
-            int total = 0;
-            for (Future<Integer> f : sent) {
-                total += f.get(30, TimeUnit.SECONDS);
-            }
-            senders.shutdown();
-            int expected = total;
-            awaitTrue("the stream arrives", () -> delays.size() >= expected);
-            List<Long> sorted = new ArrayList<>(delays);
-            java.util.Collections.sort(sorted);
-            long p90 = TimeUnit.NANOSECONDS.toMillis(sorted.get(sorted.size() * 9 / 10));
-            long max = TimeUnit.NANOSECONDS.toMillis(sorted.get(sorted.size() - 1));
-            System.out.printf("steady stream: %d notifications in 1.5 s, delay p90 %d ms, max %d ms%n", total, p90, max);
-            assertThat(p90).as("90%% of %d notifications reach the handler within 100 ms of their commit (max %d ms)", total, max)
-                    .isLessThan(100);
+            int expected = sent;
+            awaitTrue("the stream arrives at both", () -> viaPgkit.size() >= expected && viaPlainPgjdbc.size() >= expected);
+            reading.set(false);
+            plainReader.join(5_000);
+            long pgkit = p90Millis(viaPgkit);
+            long plainPgjdbc = p90Millis(viaPlainPgjdbc);
+            System.out.printf("steady stream: %d notifications in 1.5 s, delay p90 via pgkit %d ms, via plain pgjdbc %d ms%n", sent, pgkit, plainPgjdbc);
+            assertThat(pgkit).as("p90 delay of %d notifications via pgkit, against %d ms via a plain pgjdbc listener", sent, plainPgjdbc)
+                    .isLessThan(Math.max(plainPgjdbc / 3, 1));
         }
+    }
+
+    private static long p90Millis(List<Long> nanos) {
+        List<Long> sorted = new ArrayList<>(nanos);
+        java.util.Collections.sort(sorted);
+        return TimeUnit.NANOSECONDS.toMillis(sorted.get(sorted.size() * 9 / 10));
     }
 
     @Test
